@@ -1,0 +1,2 @@
+// The operator's version, reported by CSI GetPluginInfo and `--version`.
+export const VERSION = '0.1.0';
