@@ -41,7 +41,7 @@ build_module() {
   cd "$root/tools/$mod"
   local ldflags=""
   if [ "$mod" = kubernetes ]; then
-    local v; v=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' go.mod)
+    local v; v=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
     local minor=${v#v*.}; minor=${minor%%.*}
     local x
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -74,7 +74,9 @@ if [ "$what" = kubernetes ] || [ "$what" = all ]; then
     kubectl=k8s.io/kubernetes/cmd/kubectl)")
 fi
 if { [ "$what" = csi ] || [ "$what" = all ]; } && [ -d "$root/tools/csi" ]; then
-  bins+=("$(build_module csi csi-sanity=github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity)")
+  bins+=("$(build_module csi \
+    csi-sanity=github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity \
+    csi-provisioner=github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner)")
 fi
 
 # One directory of links so callers need only one path.

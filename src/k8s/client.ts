@@ -1,0 +1,263 @@
+// The only code that talks to the Kubernetes API server. Configuration and credentials come from
+// @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service accounts, exec
+// plugins); the requests themselves are a small typed REST layer over node:https, because the
+// operator needs exactly four things the generated clients make awkward: server-side apply with
+// one field manager on any kind (including our CRDs), JSON merge patches, streaming watches with
+// resourceVersion/bookmarks, and an exact count of every request it makes (tests and the
+// benchmark assert on it).
+import https from 'node:https';
+import http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+    deletionTimestamp?: string | Date;
+    generation?: number;
+  };
+}
+
+export interface ObjectList<T> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/** A failed API call, with the server's Status reason (NotFound, Conflict, AlreadyExists, ...). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404;
+}
+export function isConflict(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 409;
+}
+
+export interface ResourceRef {
+  /** '' or 'core' for the core group. */
+  group: string;
+  version: string;
+  plural: string;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  subresource?: string | undefined;
+}
+
+/** REST path of a resource or collection. */
+export function resourcePath(r: ResourceRef): string {
+  const base = r.group === '' || r.group === 'core' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  const ns = r.namespace !== undefined ? `/namespaces/${encodeURIComponent(r.namespace)}` : '';
+  const name = r.name !== undefined ? `/${encodeURIComponent(r.name)}` : '';
+  const sub = r.subresource !== undefined ? `/${r.subresource}` : '';
+  return `${base}${ns}/${r.plural}${name}${sub}`;
+}
+
+export type RequestListener = (verb: Verb, path: string) => void;
+
+interface Connection {
+  server: URL;
+  agent: https.Agent | http.Agent;
+  headers: Record<string, string>;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export class KubeClient {
+  /** Every request made, by verb: the tests and the benchmark read this. */
+  readonly counts: Record<Verb, number> = { get: 0, list: 0, watch: 0, create: 0, apply: 0, patch: 0, update: 0, delete: 0 };
+  private readonly listeners: RequestListener[] = [];
+  private readonly conn: Connection;
+
+  private constructor(conn: Connection) {
+    this.conn = conn;
+  }
+
+  /** From a kubeconfig path, else the usual defaults (KUBECONFIG, ~/.kube/config, in-cluster). */
+  static async fromKubeconfig(kubeconfig?: string): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if (kubeconfig !== undefined && kubeconfig !== '') kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('no current cluster in the Kubernetes client configuration');
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const server = new URL(cluster.server);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    const agentOpts = { keepAlive: true, maxSockets: 128 };
+    const agent = server.protocol === 'https:'
+      ? new https.Agent({ ...agentOpts, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: !cluster.skipTLSVerify })
+      : new http.Agent(agentOpts);
+    return new KubeClient({ server, agent, headers });
+  }
+
+  /** Calls `fn` for every request (used by metrics). */
+  onRequest(fn: RequestListener): void {
+    this.listeners.push(fn);
+  }
+
+  totalRequests(): number {
+    return Object.values(this.counts).reduce((a, b) => a + b, 0);
+  }
+
+  private count(verb: Verb, path: string): void {
+    this.counts[verb]++;
+    for (const l of this.listeners) l(verb, path);
+  }
+
+  private send(method: string, path: string, o: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.conn.server);
+    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, {
+        method,
+        agent: this.conn.agent,
+        headers: {
+          ...this.conn.headers,
+          Accept: 'application/json',
+          ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+        },
+        signal: o.signal,
+      }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** One request; JSON in, JSON out; non-2xx → ApiError. */
+  async request<T>(verb: Verb, method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    this.count(verb, path);
+    const res = await this.send(method, path, o);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  get<T>(r: ResourceRef): Promise<T> {
+    return this.request<T>('get', 'GET', resourcePath(r));
+  }
+
+  async getOptional<T>(r: ResourceRef): Promise<T | undefined> {
+    try {
+      return await this.get<T>(r);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  list<T>(r: ResourceRef, query: RequestOptions['query'] = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('list', 'GET', resourcePath(r), { query });
+  }
+
+  create<T>(r: ResourceRef, body: unknown): Promise<T> {
+    return this.request<T>('create', 'POST', resourcePath({ ...r, name: undefined }), { body });
+  }
+
+  /** Server-side apply (JSON is YAML) with the given field manager. */
+  apply<T>(r: ResourceRef, body: unknown, fieldManager: string, force = false): Promise<T> {
+    return this.request<T>('apply', 'PATCH', resourcePath(r), {
+      body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: force ? true : undefined },
+    });
+  }
+
+  /** JSON merge patch (RFC 7386): for objects others also write (Pod labels, PodListeners). */
+  mergePatch<T>(r: ResourceRef, body: unknown, fieldManager?: string): Promise<T> {
+    return this.request<T>('patch', 'PATCH', resourcePath(r), { body, contentType: 'application/merge-patch+json', query: { fieldManager } });
+  }
+
+  replace<T>(r: ResourceRef, body: unknown): Promise<T> {
+    return this.request<T>('update', 'PUT', resourcePath(r), { body });
+  }
+
+  delete(r: ResourceRef, query: RequestOptions['query'] = {}): Promise<unknown> {
+    return this.request<unknown>('delete', 'DELETE', resourcePath(r), { query });
+  }
+
+  /**
+   * Streams watch events until the server ends the stream, the signal aborts, or an error. Calls
+   * `onEvent` for each event in order. An ERROR event's Status (e.g. 410 Gone) is thrown as ApiError.
+   */
+  async watch<T>(r: ResourceRef, query: RequestOptions['query'], onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
+    this.count('watch', resourcePath(r));
+    const res = await this.send('GET', resourcePath(r), { query: { ...query, watch: true }, signal });
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw toApiError(status, Buffer.concat(chunks).toString('utf8'), `watch ${resourcePath(r)}`);
+    }
+    let buf = '';
+    try {
+      for await (const chunk of res) {
+        buf += (chunk as Buffer).toString('utf8');
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line !== '') deliver(line, onEvent);
+          nl = buf.indexOf('\n');
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted === true) return;
+      throw e;
+    }
+  }
+
+  /** Closes idle keep-alive sockets (so a short-lived CLI or test can exit promptly). */
+  close(): void {
+    this.conn.agent.destroy();
+  }
+}
+
+function deliver<T>(line: string, onEvent: (e: WatchEvent<T>) => void): void {
+  const ev = JSON.parse(line) as WatchEvent<T>;
+  if (ev.type === 'ERROR') {
+    const st = ev.object as { code?: number; reason?: string; message?: string };
+    throw new ApiError(st.code ?? 500, st.reason ?? 'Unknown', st.message ?? 'watch error');
+  }
+  onEvent(ev);
+}
+
+function toApiError(status: number, text: string, what: string): ApiError {
+  try {
+    const st = JSON.parse(text) as { reason?: string; message?: string };
+    return new ApiError(status, st.reason ?? 'Unknown', `${what}: ${status} ${st.reason ?? ''}: ${st.message ?? text}`);
+  } catch {
+    return new ApiError(status, 'Unknown', `${what}: ${status}: ${text.slice(0, 500)}`);
+  }
+}

@@ -1,0 +1,164 @@
+// A watch-based cache of one resource (optionally label-selected): LIST once, then WATCH from the
+// list's resourceVersion with bookmarks, resuming from the last seen version when a watch ends,
+// and re-listing only on 410 Gone. Errors back off exponentially (capped) and never stop it.
+import type { KubeClient, KubeObject, ResourceRef, WatchEvent } from './client.ts';
+import { ApiError } from './client.ts';
+
+export type ChangeType = 'add' | 'update' | 'delete';
+export type ChangeHandler<T> = (type: ChangeType, obj: T, old: T | undefined) => void;
+
+export interface InformerOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Seconds a single watch request lasts before it is renewed (the server's own cap applies). */
+  watchTimeoutSeconds?: number;
+  onError?: (e: unknown) => void;
+}
+
+export function objectKey(o: KubeObject): string {
+  const ns = o.metadata?.namespace;
+  const name = o.metadata?.name ?? '';
+  return ns === undefined || ns === '' ? name : `${ns}/${name}`;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly abort = new AbortController();
+  private resourceVersion = '';
+  private running: Promise<void> | undefined;
+  private readonly client: KubeClient;
+  private readonly ref: ResourceRef;
+  private readonly opts: InformerOptions;
+
+  constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions = {}) {
+    this.client = client;
+    this.ref = ref;
+    this.opts = opts;
+  }
+
+  onChange(h: ChangeHandler<T>): void {
+    this.handlers.push(h);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** Lists (retrying until it succeeds or stop()), then watches in the background. */
+  async start(): Promise<void> {
+    let backoff = 200;
+    for (;;) {
+      if (this.abort.signal.aborted) return;
+      try {
+        await this.relist();
+        break;
+      } catch (e) {
+        this.opts.onError?.(e);
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+    this.running = this.watchLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.client.list<T>(this.ref, this.query());
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const key = objectKey(item);
+      seen.add(key);
+      this.put(item);
+    }
+    for (const [key, old] of this.store) {
+      if (!seen.has(key)) {
+        this.store.delete(key);
+        this.emit('delete', old, old);
+      }
+    }
+    this.resourceVersion = list.metadata.resourceVersion ?? '';
+  }
+
+  private async watchLoop(): Promise<void> {
+    let backoff = 200;
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.client.watch<T>(this.ref, {
+          ...this.query(),
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+        }, (e) => { this.apply(e); }, this.abort.signal);
+        backoff = 200;
+      } catch (e) {
+        if (this.abort.signal.aborted) return;
+        if (e instanceof ApiError && e.status === 410) {
+          // Our resourceVersion is too old: the only case that needs a full re-list.
+          try { await this.relist(); continue; } catch (e2) { this.opts.onError?.(e2); }
+        } else {
+          this.opts.onError?.(e);
+        }
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  private apply(e: WatchEvent<T>): void {
+    const rv = e.object.metadata?.resourceVersion;
+    if (rv !== undefined) this.resourceVersion = rv;
+    if (e.type === 'BOOKMARK') return;
+    if (e.type === 'DELETED') {
+      const key = objectKey(e.object);
+      const old = this.store.get(key);
+      this.store.delete(key);
+      this.emit('delete', e.object, old);
+      return;
+    }
+    this.put(e.object);
+  }
+
+  private put(obj: T): void {
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (old?.metadata?.resourceVersion === obj.metadata?.resourceVersion && old !== undefined) return;
+    this.store.set(key, obj);
+    this.emit(old === undefined ? 'add' : 'update', obj, old);
+  }
+
+  private emit(type: ChangeType, obj: T, old: T | undefined): void {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (e) {
+        this.opts.onError?.(e);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+  }
+}
