@@ -1,0 +1,116 @@
+// The controller's view of the cluster: one watch-based cache per kind it reads, narrowed by label
+// selectors to what concerns Listeners, plus the few indexes a reconcile needs so that it never
+// scans a whole cache.
+import type { V1EndpointSlice, V1Node, V1PersistentVolume, V1Service } from '@kubernetes/client-node';
+import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, MANAGED_BY } from '../constants.ts';
+import type { KubeClient, KubeObject } from '../k8s/client.ts';
+import { Informer, objectKey } from '../k8s/informer.ts';
+import { ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES, SERVICES, at } from '../k8s/resources.ts';
+
+/** Objects as they come from the API: not yet validated against our schemas. */
+export type RawObject = KubeObject & Record<string, unknown>;
+export type Service = V1Service & KubeObject;
+export type EndpointSlice = V1EndpointSlice & KubeObject;
+export type PersistentVolume = V1PersistentVolume & KubeObject;
+export type Node = V1Node & KubeObject;
+
+/** A secondary index: index key → set of object keys, kept current by informer events. */
+export class Index<T extends KubeObject> {
+  private readonly map = new Map<string, Set<string>>();
+  private readonly of: (o: T) => string[];
+
+  constructor(informer: Informer<T>, of: (o: T) => string[]) {
+    this.of = of;
+    informer.onChange((type, obj, old) => {
+      if (old !== undefined) this.remove(old);
+      if (type !== 'delete') this.add(obj);
+    });
+  }
+
+  get(indexKey: string): string[] {
+    return [...(this.map.get(indexKey) ?? [])];
+  }
+
+  private add(o: T): void {
+    for (const k of this.of(o)) {
+      let s = this.map.get(k);
+      if (s === undefined) this.map.set(k, (s = new Set()));
+      s.add(objectKey(o));
+    }
+  }
+
+  private remove(o: T): void {
+    for (const k of this.of(o)) {
+      const s = this.map.get(k);
+      s?.delete(objectKey(o));
+      if (s?.size === 0) this.map.delete(k);
+    }
+  }
+}
+
+export function namespacedKey(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? ''}/${name ?? ''}`;
+}
+
+/** The Listener key a PV is labelled for, if any. */
+export function pvListenerKey(pv: KubeObject): string | undefined {
+  const labels = pv.metadata?.labels ?? {};
+  const ns = labels[LABEL_PV_LISTENER_NAMESPACE];
+  const name = labels[LABEL_PV_LISTENER_NAME];
+  return ns !== undefined && name !== undefined ? namespacedKey(ns, name) : undefined;
+}
+
+export class Caches {
+  readonly listeners: Informer<RawObject>;
+  readonly classes: Informer<RawObject>;
+  readonly services: Informer<Service>;
+  readonly endpointSlices: Informer<EndpointSlice>;
+  readonly pvs: Informer<PersistentVolume>;
+  readonly nodes: Informer<Node>;
+  /** className → Listener keys */
+  readonly listenersByClass: Index<RawObject>;
+  /** Listener key → labelled PV names */
+  readonly pvsByListener: Index<PersistentVolume>;
+  /** Service key → EndpointSlice keys */
+  readonly slicesByService: Index<EndpointSlice>;
+
+  /** `namespace` narrows every namespaced watch (and the PV watch) to one namespace. */
+  constructor(client: KubeClient, onError: (what: string, e: unknown) => void, namespace?: string) {
+    const managed = `${LABEL_APP_MANAGED_BY}=${MANAGED_BY}`;
+    const pvSelector = namespace === undefined ? LABEL_PV_LISTENER_NAME : `${LABEL_PV_LISTENER_NAME},${LABEL_PV_LISTENER_NAMESPACE}=${namespace}`;
+    const opts = (what: string): { onError: (e: unknown) => void } => ({ onError: (e: unknown) => { onError(what, e); } });
+    this.listeners = new Informer(client, at(LISTENERS, namespace), opts('Listeners'));
+    this.classes = new Informer(client, at(LISTENER_CLASSES, undefined), opts('ListenerClasses'));
+    this.services = new Informer(client, at(SERVICES, namespace), { labelSelector: managed, ...opts('Services') });
+    // The EndpointSlice controller copies the Service's labels onto its slices, so the same
+    // selector narrows this watch to the slices of our Services.
+    this.endpointSlices = new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, ...opts('EndpointSlices') });
+    this.pvs = new Informer(client, at(PERSISTENT_VOLUMES, undefined), { labelSelector: pvSelector, ...opts('PersistentVolumes') });
+    this.nodes = new Informer(client, at(NODES, undefined), opts('Nodes'));
+    this.listenersByClass = new Index(this.listeners, (l) => {
+      const spec = l.spec as { className?: unknown } | undefined;
+      return typeof spec?.className === 'string' ? [spec.className] : [];
+    });
+    this.pvsByListener = new Index(this.pvs, (pv) => {
+      const k = pvListenerKey(pv);
+      return k === undefined ? [] : [k];
+    });
+    this.slicesByService = new Index(this.endpointSlices, (s) => {
+      const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+      return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];
+    });
+  }
+
+  all(): Informer<KubeObject>[] {
+    return [this.listeners, this.classes, this.services, this.endpointSlices, this.pvs, this.nodes] as Informer<KubeObject>[];
+  }
+
+  /** Starts every cache; resolves once each has listed (retrying while a CRD is not yet installed). */
+  async start(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+}

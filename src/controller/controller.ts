@@ -1,0 +1,133 @@
+// The Listener controller: caches → keyed work queue → reconcile. Maps every change that can
+// affect a Listener (itself, its class, its Service, its EndpointSlices, its labelled PVs, the
+// Nodes behind it) to that Listener's namespace/name key, never wider.
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { GROUP_VERSION } from '../constants.ts';
+import type { KubeClient, KubeObject } from '../k8s/client.ts';
+import { EventRecorder } from '../k8s/events.ts';
+import { objectKey } from '../k8s/informer.ts';
+import { WorkQueue } from '../util/queue.ts';
+import { stableJson } from '../util/stable-json.ts';
+import { Caches, namespacedKey, pvListenerKey, type Node } from './caches.ts';
+import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  clusterDomain: string;
+  concurrency: number;
+  /** Watch only this namespace (default: all). */
+  namespace?: string | undefined;
+}
+
+export class ListenerController {
+  readonly caches: Caches;
+  readonly queue: WorkQueue;
+  private readonly ctx: ReconcileContext;
+  private readonly log: Logger;
+  private started = false;
+  private readonly perKey = new Map<string, number>();
+  private readonly listed = new Set<string>();
+  reconciles = 0;
+
+  constructor(o: ControllerOptions) {
+    this.log = o.log;
+    this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace);
+    const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
+    this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map() };
+    this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: o.concurrency }, (key, e, delay) => {
+      this.log.warn({ listener: key, err: errText(e), retryInMs: delay }, 'Reconcile failed; will retry');
+    });
+    o.client.onRequest((verb, path) => {
+      if (verb === 'list') this.listed.add(path.split('/').pop() ?? path);
+    });
+    this.wire();
+  }
+
+  /** How often a Listener key was reconciled (tests, debugging). */
+  reconcilesOf(key: string): number {
+    return this.perKey.get(key) ?? 0;
+  }
+
+  /** The resources this controller has LISTed (plural names). */
+  listedResources(): ReadonlySet<string> {
+    return this.listed;
+  }
+
+  private wire(): void {
+    const c = this.caches;
+    c.listeners.onChange((_t, l) => { this.enqueue(objectKey(l)); });
+    c.classes.onChange((_t, cls) => {
+      for (const k of c.listenersByClass.get(cls.metadata?.name ?? '')) this.enqueue(k);
+    });
+    c.services.onChange((_t, svc) => { this.enqueueOwner(svc); });
+    c.endpointSlices.onChange((_t, slice) => {
+      const svcName = slice.metadata?.labels?.['kubernetes.io/service-name'];
+      const svc = c.services.get(namespacedKey(slice.metadata?.namespace, svcName));
+      if (svc !== undefined) this.enqueueOwner(svc);
+    });
+    c.pvs.onChange((_t, pv, old) => {
+      for (const k of new Set([pvListenerKey(pv), old === undefined ? undefined : pvListenerKey(old)])) if (k !== undefined) this.enqueue(k);
+    });
+    c.nodes.onChange((type, node, old) => {
+      if (type === 'update' && old !== undefined && stableJson(addressesOf(node)) === stableJson(addressesOf(old))) return;
+      const name = node.metadata?.name ?? '';
+      for (const [k, names] of this.ctx.nodesOfListener) if (names.includes(name)) this.enqueue(k);
+    });
+  }
+
+  /** Only after the caches have synced do events start reconciles (their first view is complete). */
+  private enqueue(key: string): void {
+    if (this.started) this.queue.add(key);
+  }
+
+  private enqueueOwner(obj: KubeObject): void {
+    const owner = obj.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === 'Listener' && r.apiVersion.startsWith('listeners.stackable.tech/'));
+    if (owner !== undefined) this.enqueue(namespacedKey(obj.metadata?.namespace, owner.name));
+  }
+
+  async start(): Promise<void> {
+    this.log.info('Starting caches (waiting for the CRDs if they are not installed yet)');
+    await this.caches.start();
+    this.started = true;
+    for (const l of this.caches.listeners.list()) this.queue.add(objectKey(l));
+    this.log.info({ listeners: this.caches.listeners.size }, 'Caches synced; reconciling');
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await this.queue.shutdown();
+    await this.caches.stop();
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    this.reconciles++;
+    this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
+    const target = { apiVersion: GROUP_VERSION, kind: 'Listener', namespace: key.split('/')[0] ?? '', name: key.split('/')[1] ?? '' };
+    try {
+      await reconcileListener(this.ctx, key);
+      this.ctx.events.forget(target);
+    } catch (e) {
+      const raw = this.caches.listeners.get(key);
+      const uid = raw?.metadata?.uid;
+      const reason = e instanceof ListenerProblem ? e.reason : 'ReconcileFailed';
+      const message = errText(e);
+      this.log.warn({ listener: key, reason }, message);
+      const failed = await this.ctx.events.publish({ ...target, uid }, 'Warning', reason, 'Reconcile', message);
+      if (failed !== undefined) this.log.warn({ listener: key, err: failed.message }, 'Publishing an event failed');
+      // Problems in the objects themselves are fixed by editing them, which re-triggers us.
+      if (!(e instanceof ListenerProblem) || e.retry) throw e;
+    }
+  }
+}
+
+function addressesOf(n: Node): unknown {
+  return n.status?.addresses ?? [];
+}
+
+export function errText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = e.cause !== undefined ? `: ${errText(e.cause)}` : '';
+  return `${e.message}${cause}`;
+}

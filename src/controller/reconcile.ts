@@ -1,0 +1,125 @@
+// One Listener, level-triggered: read its world from the caches, compute the desired Service and
+// status with pure functions, and write only what differs. A reconcile of an unchanged Listener
+// makes no API request at all.
+import { GROUP_VERSION, FIELD_MANAGER } from '../constants.ts';
+import { parseListener, parseListenerClass, type Listener, type ListenerClass, type ListenerStatus } from '../crd/index.ts';
+import { buildService, type DesiredService } from '../core/service.ts';
+import { buildListenerStatus, backingNodeNames } from '../core/status.ts';
+import { isControlledByListener } from '../core/ownership.ts';
+import { statusEqual } from '../core/status-equal.ts';
+import { isNotFound, type KubeClient } from '../k8s/client.ts';
+import type { EventRecorder } from '../k8s/events.ts';
+import { LISTENERS, SERVICES, at } from '../k8s/resources.ts';
+import { contentHash, isSubset } from '../util/stable-json.ts';
+import { namespacedKey, type Caches, type Node, type Service } from './caches.ts';
+
+/** Annotation on the Service holding the hash of what we last applied, so restarts write nothing. */
+export const APPLIED_HASH_ANNOTATION = 'listeners.stackable.tech/applied-hash';
+
+export interface ReconcileContext {
+  client: KubeClient;
+  caches: Caches;
+  events: EventRecorder;
+  clusterDomain: string;
+  /** Node names each Listener's status was built from (the controller maps Node events by it). */
+  nodesOfListener: Map<string, string[]>;
+}
+
+/** A problem with the Listener or its class that retrying cannot fix: an event, and no retry. */
+export class ListenerProblem extends Error {
+  readonly reason: string;
+  readonly retry: boolean;
+  constructor(reason: string, message: string, retry = false) {
+    super(message);
+    this.name = 'ListenerProblem';
+    this.reason = reason;
+    this.retry = retry;
+  }
+}
+
+export async function reconcileListener(ctx: ReconcileContext, key: string): Promise<void> {
+  const raw = ctx.caches.listeners.get(key);
+  if (raw === undefined) {
+    ctx.nodesOfListener.delete(key);
+    return; // deleted: the garbage collector removes the Service through its owner reference
+  }
+  const parsed = parseListener(raw);
+  if (!parsed.ok) throw new ListenerProblem('InvalidListener', parsed.error);
+  const listener = parsed.value;
+  const listenerClass = resolveClass(ctx, listener);
+
+  const built = buildService(listener, listenerClass, { clusterDomain: ctx.clusterDomain });
+  if (!built.ok) throw new ListenerProblem('InvalidListener', `Listener ${key}: ${built.error}`);
+  const service = await applyService(ctx, listener, built.value);
+
+  const nodes = nodesFor(ctx, key, service);
+  const status = buildListenerStatus({ listenerClass, service, nodes, clusterDomain: ctx.clusterDomain });
+  await patchStatus(ctx, listener, status);
+}
+
+function resolveClass(ctx: ReconcileContext, listener: Listener): ListenerClass {
+  const key = namespacedKey(listener.metadata.namespace, listener.metadata.name);
+  const className = listener.spec?.className;
+  if (className === undefined || className === null || className === '') {
+    throw new ListenerProblem('NoListenerClass', `Listener ${key} has no spec.className: set it to the ListenerClass that decides how it is exposed`);
+  }
+  const rawClass = ctx.caches.classes.get(className);
+  if (rawClass === undefined) {
+    throw new ListenerProblem('ListenerClassNotFound', `Listener ${key} names ListenerClass "${className}", which does not exist`);
+  }
+  const parsed = parseListenerClass(rawClass);
+  if (!parsed.ok) throw new ListenerProblem('InvalidListenerClass', `Listener ${key} uses ListenerClass "${className}", which is invalid: ${parsed.error}`);
+  return parsed.value;
+}
+
+async function applyService(ctx: ReconcileContext, listener: Listener, desired: DesiredService): Promise<Service> {
+  const ns = listener.metadata.namespace ?? '';
+  const name = desired.metadata.name;
+  const listenerKey = namespacedKey(ns, listener.metadata.name);
+  const hash = contentHash(desired);
+  const body = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
+
+  let existing: Service | undefined = ctx.caches.services.get(namespacedKey(ns, name));
+  if (existing === undefined) {
+    // Not one of ours (our cache holds only Services carrying our label): if a Service of that
+    // name exists anyway, it is someone else's and must not be taken over.
+    existing = await ctx.client.getOptional<Service>(at(SERVICES, ns, name));
+  }
+  if (existing !== undefined && !isControlledByListener(existing, listener)) {
+    throw new ListenerProblem('ServiceNotOwned',
+      `Listener ${listenerKey} wants Service ${ns}/${name}, but that Service already exists and is not controlled by this Listener; it was left untouched`,
+      true);
+  }
+  if (existing !== undefined && existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash && isSubset(desired, existing)) {
+    return existing;
+  }
+  return ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true);
+}
+
+function nodesFor(ctx: ReconcileContext, listenerKey: string, service: Service): Node[] {
+  if (service.spec?.type !== 'NodePort') {
+    ctx.nodesOfListener.delete(listenerKey);
+    return [];
+  }
+  const pvs = ctx.caches.pvsByListener.get(listenerKey).flatMap((k) => ctx.caches.pvs.get(k) ?? []);
+  const serviceKey = namespacedKey(service.metadata?.namespace, service.metadata?.name);
+  const slices = ctx.caches.slicesByService.get(serviceKey).flatMap((k) => ctx.caches.endpointSlices.get(k) ?? []);
+  const names = backingNodeNames(pvs, slices);
+  ctx.nodesOfListener.set(listenerKey, names);
+  return names.flatMap((n) => ctx.caches.nodes.get(n) ?? []);
+}
+
+async function patchStatus(ctx: ReconcileContext, listener: Listener, status: ListenerStatus): Promise<void> {
+  if (statusEqual(listener.status, status)) return;
+  const ns = listener.metadata.namespace ?? '';
+  const name = listener.metadata.name ?? '';
+  try {
+    await ctx.client.apply(at(LISTENERS, ns, name, 'status'), {
+      apiVersion: GROUP_VERSION, kind: 'Listener', metadata: { name, namespace: ns }, status,
+    }, FIELD_MANAGER, true);
+  } catch (e) {
+    if (isNotFound(e)) return; // deleted meanwhile
+    throw e;
+  }
+}
+

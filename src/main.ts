@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// listener-operator: `crd`, `run controller`, `run node`. Parses configuration once, wires the
+// services together, and shuts down gracefully on SIGTERM/SIGINT.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { parseArgs, type ControllerConfig, type NodeConfig } from './cli/config.ts';
+import { createLogger, type Logger } from './cli/log.ts';
+import { startHttpServer } from './cli/http.ts';
+import { ListenerController, errText } from './controller/controller.ts';
+import { ensurePresetClasses } from './controller/presets.ts';
+import { crdsYaml } from './crd/index.ts';
+import { KubeClient } from './k8s/client.ts';
+import { VERSION } from './version.ts';
+
+function metricsFor(client: KubeClient): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'listener_operator_api_requests_total', help: 'Kubernetes API requests made, by verb', labelNames: ['verb'], registers: [registry] });
+  client.onRequest((verb) => { requests.inc({ verb }); });
+  return registry;
+}
+
+/** Resolves when SIGTERM or SIGINT arrives. */
+function termination(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => { resolve('SIGTERM'); });
+    process.once('SIGINT', () => { resolve('SIGINT'); });
+  });
+}
+
+async function runController(cfg: ControllerConfig, log: Logger): Promise<void> {
+  const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
+  const registry = metricsFor(client);
+  const controller = new ListenerController({ client, log, clusterDomain: cfg.clusterDomain, concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
+  new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(controller.queue.length); } });
+  let ready = false;
+  const http = await startHttpServer(cfg.httpAddress, registry, () => ready);
+  const stopSignal = termination();
+  const abort = new AbortController();
+  void stopSignal.then(() => { abort.abort(); });
+  log.info({ version: VERSION, preset: cfg.preset, http: http?.port }, 'Starting controller');
+  await Promise.race([ensurePresetClasses(client, cfg.preset, log, abort.signal), stopSignal]);
+  await Promise.race([controller.start(), stopSignal]);
+  ready = !abort.signal.aborted;
+  const signal = await stopSignal;
+  log.info({ signal }, 'Shutting down: finishing in-flight reconciles');
+  await controller.stop();
+  await http?.close();
+  client.close();
+  log.info('Stopped');
+}
+
+async function runNode(cfg: NodeConfig, log: Logger): Promise<void> {
+  const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
+  const registry = metricsFor(client);
+  const http = await startHttpServer(cfg.httpAddress, registry, () => true);
+  log.info({ version: VERSION, node: cfg.nodeName }, 'Starting node service');
+  const signal = await termination();
+  log.info({ signal }, 'Shutting down');
+  await http?.close();
+  client.close();
+}
+
+async function main(): Promise<void> {
+  const cfg = parseArgs(process.argv.slice(2), process.env, (code) => process.exit(code));
+  if (cfg.mode === 'crd') {
+    process.stdout.write(crdsYaml());
+    return;
+  }
+  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  try {
+    if (cfg.mode === 'controller') await runController(cfg, log);
+    else await runNode(cfg, log);
+  } catch (e) {
+    log.error({ err: errText(e) }, 'Fatal error');
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,63 @@
+// The CLI as users and the Helm chart run it: a child process of `node src/main.ts`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { eventually, freshNamespace, testClient } from '../support/k8s.ts';
+import { installCrds } from '../support/operator.ts';
+
+const MAIN = path.join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+const cli = (args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnSync> =>
+  spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+
+test('crd prints the three CRDs as YAML', () => {
+  const r = cli(['crd']);
+  assert.equal(r.status, 0);
+  const docs = parseAllDocuments(String(r.stdout)).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'CustomResourceDefinition/listenerclasses.listeners.stackable.tech',
+    'CustomResourceDefinition/listeners.listeners.stackable.tech',
+    'CustomResourceDefinition/podlisteners.listeners.stackable.tech',
+  ]);
+});
+
+test('--help documents every flag with its environment variable', () => {
+  const r = cli(['run', 'controller', '--help']);
+  assert.equal(r.status, 0);
+  for (const env of ['CSI_ENDPOINT', 'KUBERNETES_CLUSTER_DOMAIN', 'LISTENER_CLASS_PRESET', 'OPERATOR_NAMESPACE', 'OPERATOR_SERVICE_NAME', 'CONSOLE_LOG_LEVEL', 'CONSOLE_LOG_FORMAT']) {
+    assert.match(String(r.stdout), new RegExp(`env: ${env}`), env);
+  }
+  assert.match(String(cli(['run', 'node', '--help']).stdout), /env: KUBERNETES_NODE_NAME/);
+});
+
+test('a missing required value or a bad flag exits non-zero with a one-line reason', () => {
+  const missing = cli(['run', 'controller']);
+  assert.notEqual(missing.status, 0);
+  assert.equal(String(missing.stderr).trim().split('\n').length, 1);
+  assert.match(String(missing.stderr), /--csi-endpoint/);
+  const bad = cli(['run', 'controller', '--csi-endpoint=/tmp/x.sock', '--listener-class-preset=everything']);
+  assert.notEqual(bad.status, 0);
+  assert.match(String(bad.stderr), /everything/);
+});
+
+test('run controller works against the API server and exits 0 on SIGTERM', async (t) => {
+  const client = await testClient();
+  await installCrds(client);
+  const ns = await freshNamespace(t, client);
+  const dir = await mkdtemp(path.join(tmpdir(), 'cli-'));
+  const child = spawn(process.execPath, [MAIN, 'run', 'controller', '--listener-class-preset=none', `--watch-namespace=${ns}`, '--http-address=127.0.0.1:0'], {
+    env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: path.join(dir, 'csi.sock') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => { r(code); }));
+  await eventually('caches synced', () => (log.includes('Caches synced') ? true : undefined));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, log);
+  assert.match(log, /Stopped/);
+  client.close();
+});

@@ -1,0 +1,106 @@
+// The Listener controller against a real API server: one Service per Listener and the status for
+// each service type and address preference.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { SERVICES, at } from '../../src/k8s/resources.ts';
+import { freshNamespace, testClient } from '../support/k8s.ts';
+import { installCrds, startController } from '../support/operator.ts';
+import { createClass, createListener, createNode, createPinnedPv, waitService, waitStatus } from '../support/listeners.ts';
+
+before(async () => {
+  const client = await testClient();
+  await installCrds(client);
+  client.close();
+});
+
+const ports = [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'admin', port: 9090 }];
+
+test('ClusterIP with IP preference: every clusterIP, the Service ports, an owned Service', async (t) => {
+  const client = await testClient();
+  const ns = await freshNamespace(t, client);
+  const ctl = await startController(ns);
+  t.after(() => ctl.stop());
+  await createClass(t, client, `${ns}-ip`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
+  const l = await createListener(client, ns, 'web', { className: `${ns}-ip`, ports }, { team: 'a' });
+  const status = await waitStatus(client, ns, 'web', 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
+  const svc = await waitService(client, ns, 'web', 'exists', () => true);
+  assert.equal(svc.spec.type, 'ClusterIP');
+  assert.deepEqual(status.ingressAddresses, (svc.spec.clusterIPs ?? []).map((ip) => ({ address: ip, addressType: 'IP', ports: { http: 8080, admin: 9090 } })));
+  assert.equal(status.serviceName, 'web');
+  assert.equal(svc.metadata.labels?.team, 'a');
+  assert.equal(svc.metadata.labels?.['app.kubernetes.io/managed-by'], 'listeners.stackable.tech_listener');
+  assert.equal(svc.metadata.labels?.['app.kubernetes.io/instance'], 'web');
+  const owner = svc.metadata.ownerReferences?.[0];
+  assert.equal(owner?.uid, l.metadata.uid);
+  assert.equal(owner?.controller, true);
+  assert.deepEqual(svc.spec.selector, { [`listener.stackable.tech/mnt.${l.metadata.uid.replaceAll('-', '')}`]: 'web' });
+  assert.equal(svc.spec.publishNotReadyAddresses, true);
+  client.close();
+});
+
+test('ClusterIP with Hostname preference: the service FQDN in the configured cluster domain', async (t) => {
+  const client = await testClient();
+  const ns = await freshNamespace(t, client);
+  const ctl = await startController(ns, { clusterDomain: 'example.internal' });
+  t.after(() => ctl.stop());
+  await createClass(t, client, `${ns}-host`, { serviceType: 'ClusterIP' }); // HostnameConservative → Hostname
+  await createListener(client, ns, 'web', { className: `${ns}-host`, ports });
+  const status = await waitStatus(client, ns, 'web', 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
+  assert.deepEqual(status.ingressAddresses, [{ address: `web.${ns}.svc.example.internal`, addressType: 'Hostname', ports: { http: 8080, admin: 9090 } }]);
+  client.close();
+});
+
+test('LoadBalancer: status follows the ingress a cloud writes, hostname and IP', async (t) => {
+  const client = await testClient();
+  const ns = await freshNamespace(t, client);
+  const ctl = await startController(ns);
+  t.after(() => ctl.stop());
+  await createClass(t, client, `${ns}-lb`, { serviceType: 'LoadBalancer', loadBalancerClass: 'example.com/lb', loadBalancerAllocateNodePorts: false, serviceExternalTrafficPolicy: 'Local' });
+  await createListener(client, ns, 'lb', { className: `${ns}-lb`, ports });
+  const svc = await waitService(client, ns, 'lb', 'type LoadBalancer', (s) => s.spec.type === 'LoadBalancer');
+  assert.equal(svc.spec.loadBalancerClass, 'example.com/lb');
+  assert.equal(svc.spec.allocateLoadBalancerNodePorts, false);
+  assert.equal(svc.spec.externalTrafficPolicy, 'Local');
+  // The cloud controller's part: publish the load balancer's addresses.
+  await client.mergePatch(at(SERVICES, ns, 'lb', 'status'), { status: { loadBalancer: { ingress: [{ hostname: 'lb.example.com' }, { ip: '192.0.2.10' }] } } });
+  const status = await waitStatus(client, ns, 'lb', 'two addresses', (s) => (s.ingressAddresses?.length ?? 0) === 2);
+  assert.deepEqual(status.ingressAddresses, [
+    { address: 'lb.example.com', addressType: 'Hostname', ports: { http: 8080, admin: 9090 } },
+    { address: '192.0.2.10', addressType: 'IP', ports: { http: 8080, admin: 9090 } },
+  ]);
+  assert.equal(status.nodePorts ?? undefined, undefined);
+  client.close();
+});
+
+test('NodePort: addresses of the pinned Nodes, ExternalIP over InternalIP, Hostname when preferred, nodePorts', async (t) => {
+  const client = await testClient();
+  const ns = await freshNamespace(t, client);
+  const ctl = await startController(ns);
+  t.after(() => ctl.stop());
+  await createNode(t, client, `${ns}-n1`, [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'ExternalIP', address: '203.0.113.1' }, { type: 'Hostname', address: 'n1.example' }]);
+  await createNode(t, client, `${ns}-n2`, [{ type: 'InternalIP', address: '10.0.0.2' }, { type: 'Hostname', address: 'n2.example' }]);
+  await createClass(t, client, `${ns}-np`, { serviceType: 'NodePort', pinnedNodePorts: true });
+  await createClass(t, client, `${ns}-np-host`, { serviceType: 'NodePort', preferredAddressType: 'Hostname' });
+  await createListener(client, ns, 'np', { className: `${ns}-np`, ports });
+  await createListener(client, ns, 'nph', { className: `${ns}-np-host`, ports });
+  await createPinnedPv(t, client, `${ns}-pv1`, ns, 'np', `${ns}-n1`);
+  await createPinnedPv(t, client, `${ns}-pv2`, ns, 'np', `${ns}-n2`);
+  await createPinnedPv(t, client, `${ns}-pv3`, ns, 'nph', `${ns}-n1`);
+
+  const svc = await waitService(client, ns, 'np', 'node ports', (s) => s.spec.type === 'NodePort' && (s.spec.ports ?? []).every((p) => p.nodePort !== undefined));
+  const nodePorts = Object.fromEntries((svc.spec.ports ?? []).map((p) => [p.name ?? '', p.nodePort ?? 0]));
+  const status = await waitStatus(client, ns, 'np', 'two node addresses', (s) => (s.ingressAddresses?.length ?? 0) === 2);
+  assert.deepEqual(status.nodePorts, nodePorts);
+  assert.deepEqual(status.ingressAddresses, [
+    { address: '203.0.113.1', addressType: 'IP', ports: nodePorts },
+    { address: '10.0.0.2', addressType: 'IP', ports: nodePorts },
+  ]);
+  const hostStatus = await waitStatus(client, ns, 'nph', 'a hostname', (s) => (s.ingressAddresses?.length ?? 0) === 1);
+  assert.equal(hostStatus.ingressAddresses?.[0]?.address, 'n1.example');
+  assert.equal(hostStatus.ingressAddresses?.[0]?.addressType, 'Hostname');
+
+  // A Node's address change reaches the status of the Listeners it backs.
+  await client.mergePatch(at({ group: '', version: 'v1', plural: 'nodes' }, undefined, `${ns}-n2`, 'status'), { status: { addresses: [{ type: 'ExternalIP', address: '203.0.113.2' }] } });
+  await waitStatus(client, ns, 'np', 'the new node address', (s) => s.ingressAddresses?.some((a) => a.address === '203.0.113.2') === true);
+  client.close();
+});
