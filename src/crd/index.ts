@@ -6,3 +6,4 @@ export * from './pod-listeners.ts';
 export { buildCrds, crdsYaml } from './crds.ts';
 export { describeObject, parseListener, parseListenerClass, parsePodListeners, type ParseResult } from './parse.ts';
 export type { JsonObject } from './schema-kit.ts';
+export type { Plain } from './plain.ts';

@@ -1,13 +1,14 @@
 // The parts shared by every kind: API coordinates and the object metadata we read.
 import { Type } from 'typebox';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { Plain } from './plain.ts';
 
 /**
  * Metadata as the operator reads it. Only the fields the operator relies on are checked; the
- * static type is the client's V1ObjectMeta, so callers can hand these objects to the client layer.
+ * static type is the client's V1ObjectMeta as plain JSON.
  * Not part of the CRD schema: Kubernetes owns `metadata` and forbids restricting it.
  */
-export const ObjectMetaSchema = Type.Unsafe<V1ObjectMeta>(
+export const ObjectMetaSchema = Type.Unsafe<Plain<V1ObjectMeta>>(
   Type.Object({
     name: Type.Optional(Type.String()),
     namespace: Type.Optional(Type.String()),

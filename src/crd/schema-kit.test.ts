@@ -16,10 +16,18 @@ test('string maps become additionalProperties', () => {
   const schema = Type.Object({ m: stringMap(int32(d('V.')), d('M.')) });
   assert.deepEqual(toStructuralSchema(schema).properties, {
     m: {
-      additionalProperties: { description: 'V.', format: 'int32', maximum: 2147483647, minimum: -2147483648, type: 'integer' },
+      additionalProperties: { description: 'V.', format: 'int32', type: 'integer' },
       description: 'M.',
       type: 'object',
     },
+  });
+});
+
+test('int32 bounds are left to the API server, other bounds are kept', () => {
+  const schema = Type.Object({ a: int32(d('A.')), b: Type.Integer({ ...d('B.'), minimum: 1, maximum: 65535 }) });
+  assert.deepEqual(toStructuralSchema(schema).properties, {
+    a: { description: 'A.', format: 'int32', type: 'integer' },
+    b: { description: 'B.', maximum: 65535, minimum: 1, type: 'integer' },
   });
 });
 

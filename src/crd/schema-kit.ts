@@ -36,8 +36,8 @@ export function stringEnum<const V extends readonly string[]>(values: V, options
 }
 
 /**
- * A 32-bit signed integer. The bounds are explicit because neither TypeBox nor JSON Schema
- * enforces `format: int32`; they are also valid (and harmless) in the CRD.
+ * A 32-bit signed integer. The bounds are explicit because TypeBox does not enforce
+ * `format: int32`; the API server does, so the conversion leaves them out of the CRD.
  */
 export function int32(options: FieldOptions) {
   return Type.Integer({ format: 'int32', minimum: INT32_MIN, maximum: INT32_MAX, ...options });
@@ -123,9 +123,9 @@ function convertKeyword(out: JsonObject, key: string, value: unknown, path: stri
   }
 }
 
-/** Sorts keys so that the emitted YAML is stable and easy to diff. */
+/** Sorts keys (by code unit, independent of the locale) so the emitted YAML is stable to diff. */
 function sortKeys(node: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(node).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(node).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
@@ -139,6 +139,10 @@ export function toStructuralSchema(schema: unknown, path = ''): JsonObject {
   if ('anyOf' in schema) return fromNullableUnion(schema, path);
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) convertKeyword(out, key, value, path);
+  if (out.format === 'int32' && out.minimum === INT32_MIN && out.maximum === INT32_MAX) {
+    delete out.minimum;
+    delete out.maximum;
+  }
   if (typeof out.type !== 'string') fail(path, 'every node needs a type');
   if ('properties' in out && 'additionalProperties' in out) {
     fail(path, 'properties and additionalProperties are mutually exclusive');
