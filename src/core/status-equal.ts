@@ -1,0 +1,29 @@
+// Whether the status a Listener has already says what we would write, so that an unchanged
+// Listener costs no write (and a restart over an unchanged cluster makes none at all).
+import type { ListenerStatus } from '../crd/listener.ts';
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * JSON equality as the API server means it: object keys in any order, list entries in order
+ * (the first address is the default one), and a field set to null the same as an absent one.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a == null || b == null) return a == null && b == null;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isMap(a) && isMap(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** True when writing `desired` over `current` would change nothing. */
+export function statusEqual(current: ListenerStatus | null | undefined, desired: ListenerStatus): boolean {
+  return jsonEqual(current ?? {}, desired);
+}
