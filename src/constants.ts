@@ -40,3 +40,10 @@ export const CTX_POD_UID = 'csi.storage.k8s.io/pod.uid';
 export const FIELD_MANAGER = 'listeners.stackable.tech';
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+/** PodListeners objects are named `pod-<Pod UID>`. */
+export const POD_LISTENERS_NAME_PREFIX = 'pod-';
+
+/** The file tree a listener volume holds (read by every Stackable product). */
+export const POD_DIR_ADDRESSES = 'addresses';
+export const POD_DIR_DEFAULT_ADDRESS = 'default-address';
