@@ -11,8 +11,7 @@ export type { Logger };
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 function plainLine(json: string): string {
-  const rec = JSON.parse(json) as Record<string, unknown>;
-  const { time, level, msg, pid: _pid, hostname: _host, ...rest } = rec;
+  const { time, level, msg, ...rest } = JSON.parse(json) as Record<string, unknown>;
   const when = typeof time === 'number' ? new Date(time).toISOString() : '';
   const fields = Object.entries(rest)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? ''}`)

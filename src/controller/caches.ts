@@ -3,6 +3,7 @@
 // scans a whole cache.
 import type { V1EndpointSlice, V1Node, V1PersistentVolume, V1Service } from '@kubernetes/client-node';
 import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, MANAGED_BY } from '../constants.ts';
+import { labelValueFor } from '../core/names.ts';
 import type { KubeClient, KubeObject } from '../k8s/client.ts';
 import { Informer, objectKey } from '../k8s/informer.ts';
 import { ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES, SERVICES, at } from '../k8s/resources.ts';
@@ -52,12 +53,20 @@ export function namespacedKey(namespace: string | undefined, name: string | unde
   return `${namespace ?? ''}/${name ?? ''}`;
 }
 
-/** The Listener key a PV is labelled for, if any. */
+/**
+ * The `namespace/label value` a PV is labelled for, if any. The label value is the Listener's name,
+ * or its derived form when the name is too long for a label value (see labelValueFor).
+ */
 export function pvListenerKey(pv: KubeObject): string | undefined {
   const labels = pv.metadata?.labels ?? {};
   const ns = labels[LABEL_PV_LISTENER_NAMESPACE];
   const name = labels[LABEL_PV_LISTENER_NAME];
   return ns !== undefined && name !== undefined ? namespacedKey(ns, name) : undefined;
+}
+
+/** The pvListenerKey that PVs of this Listener carry. */
+export function listenerPvKey(listener: KubeObject): string {
+  return namespacedKey(listener.metadata?.namespace, labelValueFor(listener.metadata?.name ?? ''));
 }
 
 export class Caches {
@@ -69,8 +78,10 @@ export class Caches {
   readonly nodes: Informer<Node>;
   /** className → Listener keys */
   readonly listenersByClass: Index<RawObject>;
-  /** Listener key → labelled PV names */
+  /** `namespace/label value` (pvListenerKey) → labelled PV names */
   readonly pvsByListener: Index<PersistentVolume>;
+  /** `namespace/label value` → Listener keys (the way back from a PV's labels) */
+  readonly listenersByPvKey: Index<RawObject>;
   /** Service key → EndpointSlice keys */
   readonly slicesByService: Index<EndpointSlice>;
 
@@ -95,6 +106,7 @@ export class Caches {
       const k = pvListenerKey(pv);
       return k === undefined ? [] : [k];
     });
+    this.listenersByPvKey = new Index(this.listeners, (l) => [listenerPvKey(l)]);
     this.slicesByService = new Index(this.endpointSlices, (s) => {
       const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
       return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];

@@ -68,7 +68,9 @@ export class ListenerController {
       if (svc !== undefined) this.enqueueOwner(svc);
     });
     c.pvs.onChange((_t, pv, old) => {
-      for (const k of new Set([pvListenerKey(pv), old === undefined ? undefined : pvListenerKey(old)])) if (k !== undefined) this.enqueue(k);
+      for (const pvKey of new Set([pvListenerKey(pv), old === undefined ? undefined : pvListenerKey(old)])) {
+        if (pvKey !== undefined) for (const k of c.listenersByPvKey.get(pvKey)) this.enqueue(k);
+      }
     });
     c.nodes.onChange((type, node, old) => {
       if (type === 'update' && old !== undefined && stableJson(addressesOf(node)) === stableJson(addressesOf(old))) return;
@@ -114,7 +116,7 @@ export class ListenerController {
       const reason = e instanceof ListenerProblem ? e.reason : 'ReconcileFailed';
       const message = errText(e);
       this.log.warn({ listener: key, reason }, message);
-      const failed = await this.ctx.events.publish({ ...target, uid }, 'Warning', reason, 'Reconcile', message);
+      const failed = await this.ctx.events.publish({ ...target, uid }, { type: 'Warning', reason, action: 'Reconcile', note: message });
       if (failed !== undefined) this.log.warn({ listener: key, err: failed.message }, 'Publishing an event failed');
       // Problems in the objects themselves are fixed by editing them, which re-triggers us.
       if (!(e instanceof ListenerProblem) || e.retry) throw e;

@@ -1,7 +1,7 @@
 // Creates the preset ListenerClasses at start if they are missing. Create-only: an administrator's
 // edits to an existing class are never overwritten.
 import type { Logger } from 'pino';
-import { presetClasses, type Preset } from '../core/presets.ts';
+import { presetClasses, type ListenerClassPreset as Preset } from '../core/presets.ts';
 import { ApiError, type KubeClient } from '../k8s/client.ts';
 import { LISTENER_CLASSES, at } from '../k8s/resources.ts';
 

@@ -11,7 +11,7 @@ import { isNotFound, type KubeClient } from '../k8s/client.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import { LISTENERS, SERVICES, at } from '../k8s/resources.ts';
 import { contentHash, isSubset } from '../util/stable-json.ts';
-import { namespacedKey, type Caches, type Node, type Service } from './caches.ts';
+import { listenerPvKey, namespacedKey, type Caches, type Node, type Service } from './caches.ts';
 
 /** Annotation on the Service holding the hash of what we last applied, so restarts write nothing. */
 export const APPLIED_HASH_ANNOTATION = 'listeners.stackable.tech/applied-hash';
@@ -48,11 +48,11 @@ export async function reconcileListener(ctx: ReconcileContext, key: string): Pro
   const listener = parsed.value;
   const listenerClass = resolveClass(ctx, listener);
 
-  const built = buildService(listener, listenerClass, { clusterDomain: ctx.clusterDomain });
+  const built = buildService(listener, listenerClass);
   if (!built.ok) throw new ListenerProblem('InvalidListener', `Listener ${key}: ${built.error}`);
   const service = await applyService(ctx, listener, built.value);
 
-  const nodes = nodesFor(ctx, key, service);
+  const nodes = nodesFor(ctx, listener, listenerClass, service);
   const status = buildListenerStatus({ listenerClass, service, nodes, clusterDomain: ctx.clusterDomain });
   await patchStatus(ctx, listener, status);
 }
@@ -96,12 +96,15 @@ async function applyService(ctx: ReconcileContext, listener: Listener, desired: 
   return ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true);
 }
 
-function nodesFor(ctx: ReconcileContext, listenerKey: string, service: Service): Node[] {
-  if (service.spec?.type !== 'NodePort') {
+/** The Nodes behind a NodePort Listener: pinned by its PVs, or running its ready endpoints. */
+function nodesFor(ctx: ReconcileContext, listener: Listener, listenerClass: ListenerClass, service: Service): Node[] {
+  const listenerKey = namespacedKey(listener.metadata.namespace, listener.metadata.name);
+  // The class decides, as in buildListenerStatus (an override may change the Service's type).
+  if (listenerClass.spec.serviceType !== 'NodePort') {
     ctx.nodesOfListener.delete(listenerKey);
     return [];
   }
-  const pvs = ctx.caches.pvsByListener.get(listenerKey).flatMap((k) => ctx.caches.pvs.get(k) ?? []);
+  const pvs = ctx.caches.pvsByListener.get(listenerPvKey(listener)).flatMap((k) => ctx.caches.pvs.get(k) ?? []);
   const serviceKey = namespacedKey(service.metadata?.namespace, service.metadata?.name);
   const slices = ctx.caches.slicesByService.get(serviceKey).flatMap((k) => ctx.caches.endpointSlices.get(k) ?? []);
   const names = backingNodeNames(pvs, slices);

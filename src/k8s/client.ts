@@ -28,6 +28,8 @@ export interface KubeObject {
 }
 
 export interface ObjectList<T> {
+  apiVersion?: string;
+  kind?: string;
   items: T[];
   metadata: { resourceVersion?: string; continue?: string };
 }

@@ -15,6 +15,16 @@ export interface EventTarget {
 
 export type EventType = 'Normal' | 'Warning';
 
+export interface EventInfo {
+  type: EventType;
+  /** UpperCamelCase, e.g. ListenerClassNotFound */
+  reason: string;
+  /** What we were doing, e.g. Reconcile */
+  action: string;
+  /** Human-readable: the object and the reason */
+  note: string;
+}
+
 const QUIET_MS = 5 * 60_000;
 
 export class EventRecorder {
@@ -34,7 +44,7 @@ export class EventRecorder {
   }
 
   /** Publishes an event; failures are returned to the caller's log, never thrown. */
-  async publish(target: EventTarget, type: EventType, reason: string, action: string, note: string, now = Date.now()): Promise<Error | undefined> {
+  async publish(target: EventTarget, { type, reason, action, note }: EventInfo, now = Date.now()): Promise<Error | undefined> {
     const key = `${target.kind}/${target.namespace}/${target.name}`;
     const fingerprint = `${type}/${reason}/${note}`;
     const prev = this.last.get(key);

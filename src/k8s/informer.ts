@@ -84,7 +84,12 @@ export class Informer<T extends KubeObject> {
   private async relist(): Promise<void> {
     const list = await this.client.list<T>(this.ref, this.query());
     const seen = new Set<string>();
+    // LIST items come without apiVersion and kind (watch events carry them); fill them in so a
+    // cached object looks the same however it arrived.
+    const kind = list.kind?.replace(/List$/, '');
     for (const item of list.items) {
+      item.apiVersion ??= list.apiVersion;
+      item.kind ??= kind;
       const key = objectKey(item);
       seen.add(key);
       this.put(item);

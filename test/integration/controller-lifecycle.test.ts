@@ -86,7 +86,8 @@ test('deleting the Listener garbage-collects its Service', async (t) => {
   await createListener(client, ns, 'gone', { className: `${ns}-g`, ports });
   await waitService(client, ns, 'gone', 'exists', () => true);
   await client.delete(at(LISTENERS, ns, 'gone'));
-  await eventually('Service garbage-collected', async () => ((await getService(client, ns, 'gone')) === undefined ? true : undefined), 30_000);
+  // The garbage collector learns about new CRDs by periodic discovery (every 30 s).
+  await eventually('Service garbage-collected', async () => ((await getService(client, ns, 'gone')) === undefined ? true : undefined), 90_000);
   client.close();
 });
 
@@ -131,7 +132,8 @@ test('bad input: clear events, no crash, and the other Listeners still served', 
   await createClass(t, client, `${ns}-ok`, { serviceType: 'ClusterIP' });
   await createListener(client, ns, 'no-class', { ports });
   await createListener(client, ns, 'unknown-class', { className: `${ns}-missing`, ports });
-  await createListener(client, ns, 'dup-ports', { className: `${ns}-ok`, ports: [{ name: 'http', port: 1 }, { name: 'http', port: 2, protocol: 'UDP' }, { name: 'http', port: 3 }] });
+  await createListener(client, ns, 'dup-ports', { className: `${ns}-ok`, ports: [{ name: 'http', port: 1 }, { name: 'http', port: 3, protocol: 'TCP' }] });
+  await createListener(client, ns, 'name-clash', { className: `${ns}-ok`, ports: [{ name: 'http', port: 1 }, { name: 'http', port: 2, protocol: 'UDP' }] });
   await createListener(client, ns, 'bad-port-name', { className: `${ns}-ok`, ports: [{ name: 'Not_Valid!', port: 1 }] });
   const name63 = `l${'x'.repeat(62)}`;
   const name80 = `l${'y'.repeat(79)}`;
@@ -142,10 +144,12 @@ test('bad input: clear events, no crash, and the other Listeners still served', 
   assert.match((await waitEvent(client, ns, 'no-class', 'NoListenerClass')).note, /no spec.className/);
   assert.match((await waitEvent(client, ns, 'unknown-class', 'ListenerClassNotFound')).note, /does not exist/);
   assert.match((await waitEvent(client, ns, 'bad-port-name', 'InvalidListener')).note, /Not_Valid!/);
+  assert.match((await waitEvent(client, ns, 'name-clash', 'InvalidListener')).note, /unique/);
   await waitStatus(client, ns, 'fine', 'served', (s) => (s.ingressAddresses?.length ?? 0) > 0);
 
   const dup = await waitService(client, ns, 'dup-ports', 'exists', () => true);
-  assert.deepEqual(dup.spec.ports?.map((p) => [p.name, p.protocol, p.port]), [['http', 'TCP', 1], ['http', 'UDP', 2]]);
+  // De-duplicated by (protocol, name), the last one winning, as upstream.
+  assert.deepEqual(dup.spec.ports?.map((p) => [p.name, p.protocol, p.port]), [['http', 'TCP', 3]]);
 
   const s63 = await waitService(client, ns, name63, 'exists', () => true);
   const selector = Object.entries(s63.spec.selector ?? {});

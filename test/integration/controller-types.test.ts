@@ -83,9 +83,9 @@ test('NodePort: addresses of the pinned Nodes, ExternalIP over InternalIP, Hostn
   await createClass(t, client, `${ns}-np-host`, { serviceType: 'NodePort', preferredAddressType: 'Hostname' });
   await createListener(client, ns, 'np', { className: `${ns}-np`, ports });
   await createListener(client, ns, 'nph', { className: `${ns}-np-host`, ports });
-  await createPinnedPv(t, client, `${ns}-pv1`, ns, 'np', `${ns}-n1`);
-  await createPinnedPv(t, client, `${ns}-pv2`, ns, 'np', `${ns}-n2`);
-  await createPinnedPv(t, client, `${ns}-pv3`, ns, 'nph', `${ns}-n1`);
+  await createPinnedPv(t, client, `${ns}-pv1`, { listenerNs: ns, listenerName: 'np', node: `${ns}-n1` });
+  await createPinnedPv(t, client, `${ns}-pv2`, { listenerNs: ns, listenerName: 'np', node: `${ns}-n2` });
+  await createPinnedPv(t, client, `${ns}-pv3`, { listenerNs: ns, listenerName: 'nph', node: `${ns}-n1` });
 
   const svc = await waitService(client, ns, 'np', 'node ports', (s) => s.spec.type === 'NodePort' && (s.spec.ports ?? []).every((p) => p.nodePort !== undefined));
   const nodePorts = Object.fromEntries((svc.spec.ports ?? []).map((p) => [p.name ?? '', p.nodePort ?? 0]));

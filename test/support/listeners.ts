@@ -54,7 +54,8 @@ export async function createNode(t: TestContext, client: KubeClient, name: strin
 }
 
 /** A PV labelled for a Listener and pinned to a Node, as the CSI driver leaves it. */
-export async function createPinnedPv(t: TestContext, client: KubeClient, name: string, listenerNs: string, listenerName: string, node: string): Promise<void> {
+export async function createPinnedPv(t: TestContext, client: KubeClient, name: string, pin: { listenerNs: string; listenerName: string; node: string }): Promise<void> {
+  const { listenerNs, listenerName, node } = pin;
   await client.create(at(PERSISTENT_VOLUMES, undefined), {
     apiVersion: 'v1', kind: 'PersistentVolume',
     metadata: { name, labels: { 'listeners.stackable.tech/listener-namespace': listenerNs, 'listeners.stackable.tech/listener-name': listenerName } },
