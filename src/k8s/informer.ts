@@ -22,6 +22,8 @@ export function objectKey(o: KubeObject): string {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+// While waiting for the first LIST (e.g. for CRDs being installed) retry sooner: start-up latency matters.
+const MAX_START_BACKOFF_MS = 5_000;
 
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
@@ -66,7 +68,7 @@ export class Informer<T extends KubeObject> {
       } catch (e) {
         this.opts.onError?.(e);
         await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        backoff = Math.min(backoff * 2, MAX_START_BACKOFF_MS);
       }
     }
     this.running = this.watchLoop();
