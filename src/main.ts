@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // listener-operator: `crd`, `run controller`, `run node`. Parses configuration once, wires the
 // services together, and shuts down gracefully on SIGTERM/SIGINT.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { parseArgs, type ControllerConfig, type NodeConfig } from './cli/config.ts';
 import { createLogger, type Logger } from './cli/log.ts';
@@ -9,7 +11,10 @@ import { ListenerController, errText } from './controller/controller.ts';
 import { ensurePresetClasses } from './controller/presets.ts';
 import { crdsYaml } from './crd/index.ts';
 import { KubeClient } from './k8s/client.ts';
+import { LeaderElector } from './k8s/leader.ts';
 import { VERSION } from './version.ts';
+
+const LEADER_LEASE_NAME = 'listener-operator-controller';
 
 function metricsFor(client: KubeClient): Registry {
   const registry = new Registry();
@@ -27,6 +32,26 @@ function termination(): Promise<string> {
   });
 }
 
+/** Waits until this replica leads (or shutdown); exits the process if leadership is lost later. */
+async function campaign(cfg: ControllerConfig, client: KubeClient, log: Logger, stop: Promise<string>): Promise<LeaderElector> {
+  if (cfg.operatorNamespace === undefined) throw new Error('--leader-elect needs --operator-namespace, the namespace of its Lease');
+  const elector = new LeaderElector({
+    client, namespace: cfg.operatorNamespace, name: LEADER_LEASE_NAME,
+    identity: `${hostname()}_${randomBytes(4).toString('hex')}`, log: (m) => { log.info(m); },
+  });
+  log.info({ lease: `${cfg.operatorNamespace}/${LEADER_LEASE_NAME}` }, 'Waiting to become the leader');
+  const won = await Promise.race([elector.acquire(), stop.then(() => false)]);
+  if (won) {
+    void elector.hold().then((r) => {
+      if (r === 'lost') {
+        log.error('Lost the leader Lease; exiting so that only one replica acts');
+        process.exit(1);
+      }
+    });
+  }
+  return elector;
+}
+
 async function runController(cfg: ControllerConfig, log: Logger): Promise<void> {
   const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
   const registry = metricsFor(client);
@@ -38,12 +63,22 @@ async function runController(cfg: ControllerConfig, log: Logger): Promise<void> 
   const abort = new AbortController();
   void stopSignal.then(() => { abort.abort(); });
   log.info({ version: VERSION, preset: cfg.preset, http: http?.port }, 'Starting controller');
+  const elector = cfg.leaderElect ? await campaign(cfg, client, log, stopSignal) : undefined;
+  if (elector !== undefined) ready = true; // a standby is healthy while it waits
+  if (elector !== undefined && !elector.isLeader()) {
+    await elector.release();
+    await http?.close();
+    client.close();
+    log.info('Stopped');
+    return;
+  }
   await Promise.race([ensurePresetClasses(client, cfg.preset, log, abort.signal), stopSignal]);
   await Promise.race([controller.start(), stopSignal]);
   ready = !abort.signal.aborted;
   const signal = await stopSignal;
   log.info({ signal }, 'Shutting down: finishing in-flight reconciles');
   await controller.stop();
+  await elector?.release();
   await http?.close();
   client.close();
   log.info('Stopped');

@@ -52,3 +52,15 @@ test('missing required value, bad choice and unknown flag exit non-zero', async 
 test('crd needs nothing', () => {
   assert.deepEqual(parseArgs(['crd'], {}, exit), { mode: 'crd' });
 });
+
+test('--leader-elect: bare flag, flag value and environment', () => {
+  const le = (argv: string[], env: Record<string, string> = {}): boolean => {
+    const c = parseArgs(['run', 'controller', '--csi-endpoint=/s', ...argv], env, exit);
+    return c.mode === 'controller' && c.leaderElect;
+  };
+  assert.equal(le([]), false);
+  assert.equal(le(['--leader-elect']), true);
+  assert.equal(le(['--leader-elect=false']), false);
+  assert.equal(le([], { LEADER_ELECT: 'true' }), true);
+  assert.equal(le([], { LEADER_ELECT: 'false' }), false);
+});

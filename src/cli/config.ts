@@ -25,6 +25,7 @@ export interface ControllerConfig extends CommonConfig {
   preset: Preset;
   concurrency: number;
   watchNamespace: string | undefined;
+  leaderElect: boolean;
 }
 
 export interface NodeConfig extends CommonConfig {
@@ -49,6 +50,12 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`must be a whole number from 1 to 1000, got "${v}"`);
   return n;
+}
+
+function parseBool(v: string): boolean {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0' || v === '') return false;
+  throw new InvalidArgumentError(`must be true or false, got "${v}"`);
 }
 
 function addCommon(cmd: Command): Command {
@@ -93,8 +100,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv, exit: (code: n
     .addOption(new Option('--listener-class-preset <preset>', 'ListenerClasses created at start if missing').env('LISTENER_CLASS_PRESET').choices(PRESETS).default('ephemeral-nodes'))
     .addOption(new Option('--concurrency <n>', 'Listeners reconciled at once').env('RECONCILE_CONCURRENCY').default(16).argParser(positiveInt))
     .addOption(new Option('--watch-namespace <namespace>', 'only manage Listeners in this namespace (default: all namespaces)').env('WATCH_NAMESPACE'))
-    .action((o: CommonOpts & { listenerClassPreset: Preset; concurrency: number; watchNamespace?: string }) => {
-      result = { mode: 'controller', ...common(o), preset: o.listenerClassPreset, concurrency: o.concurrency, watchNamespace: o.watchNamespace };
+    .addOption(new Option('--leader-elect [enabled]', 'only one replica reconciles at a time (a Lease in --operator-namespace)').env('LEADER_ELECT').preset('true').argParser(parseBool).default(false))
+    .action((o: CommonOpts & { listenerClassPreset: Preset; concurrency: number; watchNamespace?: string; leaderElect: boolean }) => {
+      result = { mode: 'controller', ...common(o), preset: o.listenerClassPreset, concurrency: o.concurrency, watchNamespace: o.watchNamespace, leaderElect: o.leaderElect };
     });
   addCommon(runCmd.command('node').description('CSI Identity + Node services (one per Kubernetes Node)'))
     .addOption(new Option('--node-name <name>', 'name of the Kubernetes Node this runs on').env('KUBERNETES_NODE_NAME').makeOptionMandatory())
