@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { LISTENERS, LISTENER_CLASSES, SERVICES, at } from '../../src/k8s/resources.ts';
 import { eventually, freshNamespace, testClient } from '../support/k8s.ts';
-import { installCrds, startController } from '../support/operator.ts';
+import { controllerTest, installCrds, startController } from '../support/operator.ts';
 import { createClass, createListener, getService, waitEvent, waitService, waitStatus } from '../support/listeners.ts';
 
 before(async () => {
@@ -16,10 +16,7 @@ before(async () => {
 const ports = [{ name: 'http', port: 8080 }];
 
 test('changing the Listener\'s class, and editing the class itself, moves the Service', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-a`, { serviceType: 'ClusterIP' });
   await createClass(t, client, `${ns}-b`, { serviceType: 'NodePort' });
   await createListener(client, ns, 'web', { className: `${ns}-a`, ports });
@@ -33,10 +30,7 @@ test('changing the Listener\'s class, and editing the class itself, moves the Se
 });
 
 test('serviceOverrides and objectOverrides land on the Service, Listener override first', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-o`, {
     serviceType: 'ClusterIP',
     serviceAnnotations: { a: 'class-annotation', b: 'class-annotation', c: 'class-annotation' },
@@ -59,10 +53,7 @@ test('serviceOverrides and objectOverrides land on the Service, Listener overrid
 });
 
 test('a foreign Service with the Listener\'s name is left untouched, and an event says why', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-c`, { serviceType: 'NodePort' });
   const foreign = await client.create<{ metadata: { resourceVersion: string } }>(at(SERVICES, ns), {
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'taken', labels: { owner: 'someone-else' } },
@@ -78,10 +69,7 @@ test('a foreign Service with the Listener\'s name is left untouched, and an even
 });
 
 test('deleting the Listener garbage-collects its Service', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-g`, { serviceType: 'ClusterIP' });
   await createListener(client, ns, 'gone', { className: `${ns}-g`, ports });
   await waitService(client, ns, 'gone', 'exists', () => true);
@@ -125,10 +113,7 @@ test('a restart over an unchanged namespace performs no writes, and an unchanged
 });
 
 test('bad input: clear events, no crash, and the other Listeners still served', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-ok`, { serviceType: 'ClusterIP' });
   await createListener(client, ns, 'no-class', { ports });
   await createListener(client, ns, 'unknown-class', { className: `${ns}-missing`, ports });

@@ -3,8 +3,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERVICES, at } from '../../src/k8s/resources.ts';
-import { freshNamespace, testClient } from '../support/k8s.ts';
-import { installCrds, startController } from '../support/operator.ts';
+import { testClient } from '../support/k8s.ts';
+import { controllerTest, installCrds } from '../support/operator.ts';
 import { createClass, createListener, createNode, createPinnedPv, waitService, waitStatus } from '../support/listeners.ts';
 
 before(async () => {
@@ -16,10 +16,7 @@ before(async () => {
 const ports = [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'admin', port: 9090 }];
 
 test('ClusterIP with IP preference: every clusterIP, the Service ports, an owned Service', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-ip`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
   const l = await createListener(client, ns, 'web', { className: `${ns}-ip`, ports }, { team: 'a' });
   const status = await waitStatus(client, ns, 'web', 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
@@ -39,10 +36,7 @@ test('ClusterIP with IP preference: every clusterIP, the Service ports, an owned
 });
 
 test('ClusterIP with Hostname preference: the service FQDN in the configured cluster domain', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns, { clusterDomain: 'example.internal' });
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t, { clusterDomain: 'example.internal' });
   await createClass(t, client, `${ns}-host`, { serviceType: 'ClusterIP' }); // HostnameConservative → Hostname
   await createListener(client, ns, 'web', { className: `${ns}-host`, ports });
   const status = await waitStatus(client, ns, 'web', 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
@@ -51,10 +45,7 @@ test('ClusterIP with Hostname preference: the service FQDN in the configured clu
 });
 
 test('LoadBalancer: status follows the ingress a cloud writes, hostname and IP', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createClass(t, client, `${ns}-lb`, { serviceType: 'LoadBalancer', loadBalancerClass: 'example.com/lb', loadBalancerAllocateNodePorts: false, serviceExternalTrafficPolicy: 'Local' });
   await createListener(client, ns, 'lb', { className: `${ns}-lb`, ports });
   const svc = await waitService(client, ns, 'lb', 'type LoadBalancer', (s) => s.spec.type === 'LoadBalancer');
@@ -73,10 +64,7 @@ test('LoadBalancer: status follows the ingress a cloud writes, hostname and IP',
 });
 
 test('NodePort: addresses of the pinned Nodes, ExternalIP over InternalIP, Hostname when preferred, nodePorts', async (t) => {
-  const client = await testClient();
-  const ns = await freshNamespace(t, client);
-  const ctl = await startController(ns);
-  t.after(() => ctl.stop());
+  const { client, ns } = await controllerTest(t);
   await createNode(t, client, `${ns}-n1`, [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'ExternalIP', address: '203.0.113.1' }, { type: 'Hostname', address: 'n1.example' }]);
   await createNode(t, client, `${ns}-n2`, [{ type: 'InternalIP', address: '10.0.0.2' }, { type: 'Hostname', address: 'n2.example' }]);
   await createClass(t, client, `${ns}-np`, { serviceType: 'NodePort', pinnedNodePorts: true });

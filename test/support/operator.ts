@@ -6,7 +6,8 @@ import { createLogger } from '../../src/cli/log.ts';
 import { ListenerController } from '../../src/controller/controller.ts';
 import { KubeClient } from '../../src/k8s/client.ts';
 import { CRDS, at } from '../../src/k8s/resources.ts';
-import { eventually, testClient } from './k8s.ts';
+import type { TestContext } from 'node:test';
+import { eventually, freshNamespace, testClient } from './k8s.ts';
 
 interface Crd { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }
 
@@ -42,4 +43,14 @@ export async function startController(namespace: string, opts: { clusterDomain?:
       client.close();
     },
   };
+}
+
+/** The usual test frame: a client, a fresh namespace and a controller for it, all cleaned up. */
+export async function controllerTest(t: TestContext, opts: { clusterDomain?: string } = {}): Promise<{ client: KubeClient; ns: string; ctl: RunningController }> {
+  const client = await testClient();
+  t.after(() => { client.close(); });
+  const ns = await freshNamespace(t, client);
+  const ctl = await startController(ns, opts);
+  t.after(() => ctl.stop());
+  return { client, ns, ctl };
 }
