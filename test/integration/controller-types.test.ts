@@ -2,7 +2,7 @@
 // each service type and address preference.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { SERVICES, at } from '../../src/k8s/resources.ts';
+import { ENDPOINT_SLICES, SERVICES, at } from '../../src/k8s/resources.ts';
 import { testClient } from '../support/k8s.ts';
 import { controllerTest, installCrds } from '../support/operator.ts';
 import { createClass, createListener, createNode, createPinnedPv, waitService, waitStatus } from '../support/listeners.ts';
@@ -86,6 +86,21 @@ test('NodePort: addresses of the pinned Nodes, ExternalIP over InternalIP, Hostn
   const hostStatus = await waitStatus(client, ns, 'nph', 'a hostname', (s) => (s.ingressAddresses?.length ?? 0) === 1);
   assert.equal(hostStatus.ingressAddresses?.[0]?.address, 'n1.example');
   assert.equal(hostStatus.ingressAddresses?.[0]?.addressType, 'Hostname');
+
+  // A ready endpoint on a third Node adds that Node (the EndpointSlice controller copies the
+  // Service's labels onto its slices; this slice is written as it would be).
+  await createNode(t, client, `${ns}-n3`, [{ type: 'InternalIP', address: '10.0.0.3' }]);
+  await client.create(at(ENDPOINT_SLICES, ns), {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: 'np-pods', labels: { 'kubernetes.io/service-name': 'np', 'app.kubernetes.io/managed-by': 'listeners.stackable.tech_listener' } },
+    addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }],
+    endpoints: [
+      { addresses: ['10.244.0.5'], nodeName: `${ns}-n3`, conditions: { ready: true } },
+      { addresses: ['10.244.0.6'], nodeName: `${ns}-not-ready`, conditions: { ready: false } },
+    ],
+  });
+  const withEndpoint = await waitStatus(client, ns, 'np', 'the endpoint\'s node', (s) => (s.ingressAddresses?.length ?? 0) === 3);
+  assert.deepEqual(withEndpoint.ingressAddresses?.map((a) => a.address), ['203.0.113.1', '10.0.0.2', '10.0.0.3']);
 
   // A Node's address change reaches the status of the Listeners it backs.
   await client.mergePatch(at({ group: '', version: 'v1', plural: 'nodes' }, undefined, `${ns}-n2`, 'status'), { status: { addresses: [{ type: 'ExternalIP', address: '203.0.113.2' }] } });
