@@ -1,17 +1,18 @@
 // Start-up order and API economy, on a control plane of this file's own (the CRDs must be absent
 // at first, which the shared control plane cannot promise): the controller starts before its CRDs
-// exist, waits, then works; events of one namespace never wake a same-named Listener of another.
+// exist, waits, then works; events of one namespace never wake a same-named Listener of another;
+// an object it cannot decode never stops the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/cli/log.ts';
 import { ListenerController } from '../../src/controller/controller.ts';
 import { ensurePresetClasses } from '../../src/controller/presets.ts';
 import { KubeClient } from '../../src/k8s/client.ts';
-import { ENDPOINT_SLICES, LISTENER_CLASSES, NAMESPACES, at } from '../../src/k8s/resources.ts';
+import { CRDS, ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NAMESPACES, at } from '../../src/k8s/resources.ts';
 import { startCluster } from '../support/cluster.ts';
 import { eventually } from '../support/k8s.ts';
 import { installCrds } from '../support/operator.ts';
-import { createListener, waitStatus, GV } from '../support/listeners.ts';
+import { createListener, waitEvent, waitStatus, GV } from '../support/listeners.ts';
 
 test('starts before its CRDs exist, then works; presets never overwrite; namespaces stay apart', async (t) => {
   const cluster = await startCluster({ scheduler: false, log: () => undefined });
@@ -57,7 +58,30 @@ test('starts before its CRDs exist, then works; presets never overwrite; namespa
   await controller.queue.idle();
   assert.equal(controller.reconcilesOf('ns-b/same'), before.b);
 
-  // Nothing lists kinds the operator never creates or reads.
+  // Nothing lists kinds the operator never creates or reads (checked before this test's own reads
+  // of Events, which share the client).
   const listed = controller.listedResources();
   assert.deepEqual([...listed].sort(), ['endpointslices', 'listenerclasses', 'listeners', 'nodes', 'persistentvolumes', 'services']);
+
+  // An object the controller cannot decode never stops the others. The API server only lets one
+  // in when the CRD schema allowed it at the time (an older, looser schema), so loosen it here.
+  type Crd = { spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[] } };
+  const crd = await client.get<Crd>(at(CRDS, undefined, 'listeners.listeners.stackable.tech'));
+  const version = crd.spec.versions[0];
+  assert.ok(version !== undefined);
+  version.schema.openAPIV3Schema.properties.spec = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  await client.replace(at(CRDS, undefined, 'listeners.listeners.stackable.tech'), crd);
+  await eventually('the looser schema is served', async () => {
+    try {
+      await client.create(at(LISTENERS, 'ns-a'), { apiVersion: GV, kind: 'Listener', metadata: { name: 'undecodable' }, spec: { className: 42, ports: 'all of them' } });
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+  await createListener(client, 'ns-a', 'after-the-bad-one', { className: 'external-unstable', ports: [{ name: 'http', port: 80 }] });
+  await waitStatus(client, 'ns-a', 'after-the-bad-one', 'served', (s) => s.nodePorts !== undefined && s.nodePorts !== null);
+  const ev = await waitEvent(client, 'ns-a', 'undecodable', 'InvalidListener');
+  assert.match(ev.note, /ns-a\/undecodable/);
+  assert.match(ev.note, /className/);
 });
