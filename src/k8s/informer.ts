@@ -21,7 +21,8 @@ export function objectKey(o: KubeObject): string {
   return ns === undefined || ns === '' ? name : `${ns}/${name}`;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+// Reconnect attempts back off to at most 10 s: an outage costs a few requests, a recovery little delay.
+const MAX_BACKOFF_MS = 10_000;
 // While waiting for the first LIST (e.g. for CRDs being installed) retry sooner: start-up latency matters.
 const MAX_START_BACKOFF_MS = 5_000;
 

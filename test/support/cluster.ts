@@ -42,6 +42,8 @@ export interface Cluster {
   /** The API server's /version. */
   version: { gitVersion: string; major: string; minor: string };
   stop(): Promise<void>;
+  /** Stops the API server, waits `downMs`, starts it again on the same port (resilience tests). */
+  restartApiServer(downMs: number): Promise<void>;
 }
 
 interface Component {
@@ -205,7 +207,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await waitReady(etcd, { url: `${etcdUrl}/health` }, (r) => r.status === 200 && r.body.includes('true'));
 
     const p = pki.files;
-    const api = await startComponent(dir, 'kube-apiserver', path.join(binDir, 'kube-apiserver'), [
+    const apiArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
       // Loopback cannot back the `kubernetes` Service endpoints; nothing here needs them.
@@ -218,10 +220,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--authorization-mode=Node,RBAC', '--allow-privileged=true',
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       '--v=0',
-    ]);
-    components.push(api);
+    ];
     const adminTls = { ca: pki.caCert, cert: pki.adminCert, key: pki.adminKey };
+    let api = await startComponent(dir, 'kube-apiserver', path.join(binDir, 'kube-apiserver'), apiArgs);
+    components.push(api);
     await waitReady(api, { url: `${server}/readyz`, ...adminTls }, (r) => r.status === 200);
+    const restartApiServer = async (downMs: number): Promise<void> => {
+      await stopComponent(api);
+      await new Promise((r) => setTimeout(r, downMs));
+      api = await startComponent(dir, 'kube-apiserver', path.join(binDir, 'kube-apiserver'), apiArgs);
+      components.splice(components.indexOf(components.find((c) => c.name === 'kube-apiserver') ?? api), 1, api);
+      await waitReady(api, { url: `${server}/readyz`, ...adminTls }, (r) => r.status === 200);
+    };
     const version = JSON.parse(await waitReady(api, { url: `${server}/version`, ...adminTls }, (r) => r.status === 200)) as Cluster['version'];
     log(`kube-apiserver ${version.gitVersion} ready at ${server} (${Date.now() - t0} ms)`);
 
@@ -247,7 +257,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     }
     await Promise.all(waits);
     log(`control plane ready in ${Date.now() - t0} ms; KUBECONFIG=${kubeconfig}`);
-    return { dir, kubeconfig, server, pki, binDir, version, stop };
+    return { dir, kubeconfig, server, pki, binDir, version, stop, restartApiServer };
   } catch (e) {
     await stop();
     throw e;
