@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from './kube-types.ts';
+import { isLabelValue, labelValueFor, mountLabel, pvListenerLabels } from '../core/names.ts';
 import {
   buildAutoListener,
   buildListenerPorts,
@@ -9,10 +10,9 @@ import {
   buildPodListenersPatch,
   buildPvLabelPatch,
   createVolumeTopology,
-  effectiveAddressType,
+  hasLabels,
   isListenerOwnedByVolume,
   listenerNameFor,
-  nodeAddress,
   podAddresses,
   volumeNameForPvc,
 } from './decisions.ts';
@@ -121,34 +121,6 @@ test('createVolumeTopology: only a pinned NodePort class pins, to the first pref
   assert.deepEqual(createVolumeTopology({ listenerClass: cls('NodePort', true), preferredTopology: [] }), []);
 });
 
-test('effectiveAddressType: HostnameConservative is IP for NodePort, Hostname otherwise; default is HostnameConservative', () => {
-  assert.equal(effectiveAddressType('HostnameConservative', 'NodePort'), 'IP');
-  assert.equal(effectiveAddressType('HostnameConservative', 'LoadBalancer'), 'Hostname');
-  assert.equal(effectiveAddressType(undefined, 'NodePort'), 'IP');
-  assert.equal(effectiveAddressType(null, 'ClusterIP'), 'Hostname');
-  assert.equal(effectiveAddressType('Hostname', 'NodePort'), 'Hostname');
-  assert.equal(effectiveAddressType('IP', 'ClusterIP'), 'IP');
-});
-
-test('nodeAddress: ExternalIP > InternalIP, Hostname when preferred, fallback to the other kind', () => {
-  const full = node([
-    { type: 'InternalIP', address: '10.0.0.1' },
-    { type: 'Hostname', address: 'n1.example' },
-    { type: 'ExternalIP', address: '203.0.113.7' },
-    { type: 'ExternalIP', address: '203.0.113.8' },
-  ]);
-  assert.deepEqual(nodeAddress(full, 'IP'), { address: '203.0.113.7', addressType: 'IP' });
-  assert.deepEqual(nodeAddress(full, 'HostnameConservative'), { address: '203.0.113.7', addressType: 'IP' });
-  assert.deepEqual(nodeAddress(full, 'Hostname'), { address: 'n1.example', addressType: 'Hostname' });
-  assert.deepEqual(nodeAddress(full, 'HostnameConservative', 'LoadBalancer'), { address: 'n1.example', addressType: 'Hostname' });
-  const internalOnly = node([{ type: 'InternalIP', address: '10.0.0.1' }]);
-  assert.deepEqual(nodeAddress(internalOnly, 'Hostname'), { address: '10.0.0.1', addressType: 'IP' });
-  const hostnameOnly = node([{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '' }]);
-  assert.deepEqual(nodeAddress(hostnameOnly, 'IP'), { address: 'n1', addressType: 'Hostname' });
-  assert.equal(nodeAddress(node([]), 'IP'), undefined);
-  assert.equal(nodeAddress({ metadata: { name: 'bare' } }, 'IP'), undefined);
-});
-
 test('podAddresses: nodePorts → the Pod\'s Node with the node ports, scope Node', () => {
   const r = podAddresses({
     listener: listenerRef,
@@ -157,6 +129,29 @@ test('podAddresses: nodePorts → the Pod\'s Node with the node ports, scope Nod
     preferredAddressType: 'HostnameConservative',
   });
   assert.deepEqual(r, { ok: true, value: { scope: 'Node', addresses: [{ address: '10.0.0.1', addressType: 'IP', ports: { kafka: 31234 } }] } });
+});
+
+test('podAddresses: the Node address is the controller\'s choice (ExternalIP > InternalIP, preference with fallback, dual-stack second)', () => {
+  const listenerStatus = { nodePorts: { http: 30080 } };
+  const full = node([
+    { type: 'InternalIP', address: '10.0.0.1' },
+    { type: 'Hostname', address: 'n1.example' },
+    { type: 'ExternalIP', address: '203.0.113.7' },
+    { type: 'ExternalIP', address: '203.0.113.8' },
+  ]);
+  const addressesOf = (n: Node, preferredAddressType: 'IP' | 'Hostname' | 'HostnameConservative' | undefined): unknown => {
+    const r = podAddresses({ listener: listenerRef, listenerStatus, node: n, preferredAddressType });
+    return r.ok ? r.value.addresses.map((a) => `${a.addressType}:${a.address}`) : r.error.kind;
+  };
+  assert.deepEqual(addressesOf(full, 'IP'), ['IP:203.0.113.7']);
+  assert.deepEqual(addressesOf(full, 'HostnameConservative'), ['IP:203.0.113.7'], 'HostnameConservative is IP for node ports');
+  assert.deepEqual(addressesOf(full, undefined), ['IP:203.0.113.7']);
+  assert.deepEqual(addressesOf(full, 'Hostname'), ['Hostname:n1.example']);
+  assert.deepEqual(addressesOf(node([{ type: 'InternalIP', address: '10.0.0.1' }]), 'Hostname'), ['IP:10.0.0.1'], 'fallback to the other kind');
+  assert.deepEqual(addressesOf(node([{ type: 'Hostname', address: 'n1' }, { type: 'InternalIP', address: '' }]), 'IP'), ['Hostname:n1']);
+  const dual = node([{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'InternalIP', address: 'fd00::1' }]);
+  assert.deepEqual(addressesOf(dual, 'IP'), ['IP:10.0.0.1', 'IP:fd00::1'], 'upstream\'s address first, then the other family');
+  assert.equal(addressesOf({ metadata: { name: 'bare' } }, 'IP'), 'NodeHasNoAddress');
 });
 
 test('podAddresses: no nodePorts → the Listener ingress addresses, scope Cluster', () => {
@@ -196,6 +191,28 @@ test('label patches: the Pod mount label (singular prefix, dashes removed) and t
   assert.deepEqual(buildPvLabelPatch({ namespace: 'kafka', name: 'web' }), {
     metadata: { labels: { 'listeners.stackable.tech/listener-namespace': 'kafka', 'listeners.stackable.tech/listener-name': 'web' } },
   });
+});
+
+test('label patches: a Listener name over 63 characters gives the same valid label value as the controller and Service use', () => {
+  const long = `${'a'.repeat(70)}.example`;
+  const uid = '0a1b2c3d-0000-4000-8000-000000000001';
+  const podPatch = buildPodLabelPatch({ name: long, uid });
+  const mount = mountLabel(long, uid);
+  assert.deepEqual(podPatch.metadata.labels, { [mount.key]: mount.value });
+  assert.equal(mount.value, labelValueFor(long));
+  assert.ok(isLabelValue(mount.value) && mount.value.length <= 63);
+  const pvPatch = buildPvLabelPatch({ namespace: 'kafka', name: long });
+  assert.deepEqual(pvPatch.metadata.labels, pvListenerLabels('kafka', long));
+  assert.equal(pvPatch.metadata.labels['listeners.stackable.tech/listener-name'], labelValueFor(long));
+});
+
+test('hasLabels: every label of the patch already set, with the same value', () => {
+  const patch = buildPvLabelPatch({ namespace: 'kafka', name: 'web' });
+  assert.ok(hasLabels({ metadata: { labels: { ...patch.metadata.labels, other: 'x' } } }, patch));
+  assert.ok(!hasLabels({ metadata: { labels: { 'listeners.stackable.tech/listener-namespace': 'kafka' } } }, patch));
+  assert.ok(!hasLabels({ metadata: { labels: { ...patch.metadata.labels, 'listeners.stackable.tech/listener-name': 'other' } } }, patch));
+  assert.ok(!hasLabels({}, patch));
+  assert.ok(hasLabels({}, { metadata: { labels: {} } }));
 });
 
 test('volumeNameForPvc: persistentVolumeClaim volumes (incl. StatefulSet claims) and ephemeral <pod>-<volume>', () => {

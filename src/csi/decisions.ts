@@ -2,15 +2,10 @@
 // made for a listener-class volume, the topology CreateVolume returns, the addresses a Pod gets,
 // the PodListeners entry, the labels written on the PV and Pod, and which Pod volume a claim is.
 
-import {
-  GROUP_VERSION,
-  LABEL_PV_LISTENER_NAME,
-  LABEL_PV_LISTENER_NAMESPACE,
-  POD_LISTENERS_NAME_PREFIX,
-  POD_MOUNT_LABEL_PREFIX,
-} from '../constants.ts';
+import { GROUP_VERSION, POD_LISTENERS_NAME_PREFIX } from '../constants.ts';
+import { nodeAddresses, resolvePreferredAddressType } from '../core/addresses.ts';
+import { mountLabel, pvListenerLabels } from '../core/names.ts';
 import type {
-  AddressType,
   ListenerClassSpec,
   ListenerIngress,
   ListenerPort,
@@ -18,7 +13,6 @@ import type {
   PodListener,
   PodListenerScope,
   PreferredAddressType,
-  ServiceType,
 } from '../crd/index.ts';
 import type { NodeHasNoAddress, NoAddresses, ObjectRef } from './errors.ts';
 import type { Node, OwnerReference, PersistentVolume, PersistentVolumeClaim, Pod } from './kube-types.ts';
@@ -127,33 +121,6 @@ export function createVolumeTopology(args: {
 
 // ---- addresses -----------------------------------------------------------------------------------
 
-export interface PickedAddress {
-  readonly address: string;
-  readonly addressType: AddressType;
-}
-
-/** The kind of address a class asks for, once HostnameConservative is resolved for a service type. */
-export function effectiveAddressType(preferred: PreferredAddressType | null | undefined, serviceType: ServiceType): AddressType {
-  const p = preferred ?? 'HostnameConservative';
-  if (p === 'HostnameConservative') return serviceType === 'NodePort' ? 'IP' : 'Hostname';
-  return p;
-}
-
-/**
- * A Node's address for the given preference: its IP is the first ExternalIP, else the first
- * InternalIP; its hostname the first Hostname address. The preferred kind, else the other one.
- * (A twin of the controller's node-address choice in src/core/; to be unified.)
- */
-export function nodeAddress(node: Node, preferred: PreferredAddressType | null | undefined, serviceType: ServiceType = 'NodePort'): PickedAddress | undefined {
-  const addresses = node.status?.addresses ?? [];
-  const first = (type: string): string | undefined => addresses.find((a) => a.type === type && a.address !== '')?.address;
-  const ip = first('ExternalIP') ?? first('InternalIP');
-  const hostname = first('Hostname');
-  const byIp = ip === undefined ? undefined : { address: ip, addressType: 'IP' as const };
-  const byHostname = hostname === undefined ? undefined : { address: hostname, addressType: 'Hostname' as const };
-  return effectiveAddressType(preferred, serviceType) === 'IP' ? (byIp ?? byHostname) : (byHostname ?? byIp);
-}
-
 export interface PodAddresses {
   readonly scope: PodListenerScope;
   readonly addresses: readonly ListenerIngress[];
@@ -161,8 +128,10 @@ export interface PodAddresses {
 
 /**
  * The addresses for one Pod. A Listener whose status has `nodePorts` is reached through the Pod's
- * own Node: that Node's address with the node ports, scope Node. Otherwise the Listener's
- * `ingressAddresses`, scope Cluster. No address yet is an error the caller retries on.
+ * own Node: that Node's address (the one the controller reports for it, src/core/addresses.ts,
+ * so on a dual-stack Node also its IP of the other family, after upstream's) with the node ports,
+ * scope Node. Otherwise the Listener's `ingressAddresses`, scope Cluster. No address yet is an
+ * error the caller retries on.
  */
 export function podAddresses(args: {
   readonly listener: ObjectRef;
@@ -173,11 +142,12 @@ export function podAddresses(args: {
   const { listener, listenerStatus, node } = args;
   const nodePorts = listenerStatus?.nodePorts;
   if (nodePorts !== undefined && nodePorts !== null) {
-    const picked = nodeAddress(node, args.preferredAddressType, 'NodePort');
-    if (picked === undefined) {
+    const preferred = resolvePreferredAddressType({ serviceType: 'NodePort', preferredAddressType: args.preferredAddressType ?? undefined });
+    const picked = nodeAddresses(node, preferred);
+    if (picked.length === 0) {
       return err({ kind: 'NodeHasNoAddress', node: { kind: 'Node', name: node.metadata?.name ?? '' }, listener });
     }
-    return ok({ scope: 'Node', addresses: [{ ...picked, ports: { ...nodePorts } }] });
+    return ok({ scope: 'Node', addresses: picked.map((a) => ({ ...a, ports: { ...nodePorts } })) });
   }
   const ingress = listenerStatus?.ingressAddresses ?? [];
   if (ingress.length === 0) return err({ kind: 'NoAddresses', listener });
@@ -219,20 +189,33 @@ export function buildPodListenersPatch(args: {
   };
 }
 
-/** The Pod label the Listener's Service selects on: `listener.stackable.tech/mnt.<uid without dashes>: <name>`. */
-export function podMountLabel(listener: { readonly name: string; readonly uid: string }): { readonly key: string; readonly value: string } {
-  return { key: `${POD_MOUNT_LABEL_PREFIX}${listener.uid.replaceAll('-', '')}`, value: listener.name };
+/** A JSON merge patch that sets some labels (and leaves every other label alone). */
+export interface LabelPatch {
+  readonly metadata: { readonly labels: Readonly<Record<string, string>> };
 }
 
-/** JSON merge patch adding the mount label to the Pod (other listener volumes add their own). */
-export function buildPodLabelPatch(listener: { readonly name: string; readonly uid: string }): { readonly metadata: { readonly labels: Readonly<Record<string, string>> } } {
-  const { key, value } = podMountLabel(listener);
+/**
+ * JSON merge patch adding the mount label `listener.stackable.tech/mnt.<uid without dashes>` to the
+ * Pod (other listener volumes add their own). The value is `labelValueFor(name)`, the same function
+ * the Service selector uses, so a Listener name over 63 characters still gives a valid label.
+ */
+export function buildPodLabelPatch(listener: { readonly name: string; readonly uid: string }): LabelPatch {
+  const { key, value } = mountLabel(listener.name, listener.uid);
   return { metadata: { labels: { [key]: value } } };
 }
 
-/** JSON merge patch tying the PV to its Listener, so the controller finds pinned Nodes without the Pod. */
-export function buildPvLabelPatch(listener: { readonly namespace: string; readonly name: string }): { readonly metadata: { readonly labels: Readonly<Record<string, string>> } } {
-  return { metadata: { labels: { [LABEL_PV_LISTENER_NAMESPACE]: listener.namespace, [LABEL_PV_LISTENER_NAME]: listener.name } } };
+/**
+ * JSON merge patch tying the PV to its Listener, so the controller finds pinned Nodes without the
+ * Pod; values from `pvListenerLabels`, the same function the controller's PV index uses.
+ */
+export function buildPvLabelPatch(listener: { readonly namespace: string; readonly name: string }): LabelPatch {
+  return { metadata: { labels: pvListenerLabels(listener.namespace, listener.name) } };
+}
+
+/** Whether every label of the patch is already on the object (so the patch can be skipped). */
+export function hasLabels(object: { readonly metadata?: { readonly labels?: Readonly<Record<string, string>> | undefined } | undefined }, patch: LabelPatch): boolean {
+  const labels = object.metadata?.labels ?? {};
+  return Object.entries(patch.metadata.labels).every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v);
 }
 
 // ---- which Pod volume ---------------------------------------------------------------------------
