@@ -71,7 +71,9 @@ if [ "$what" = kubernetes ] || [ "$what" = all ]; then
     kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
     kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
     kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
-    kubectl=k8s.io/kubernetes/cmd/kubectl)")
+    kubectl=k8s.io/kubernetes/cmd/kubectl \
+    kubelet=k8s.io/kubernetes/cmd/kubelet \
+    kube-proxy=k8s.io/kubernetes/cmd/kube-proxy)")
 fi
 if { [ "$what" = csi ] || [ "$what" = all ]; } && [ -d "$root/tools/csi" ]; then
   bins+=("$(build_module csi \
