@@ -2,7 +2,8 @@
 // status with pure functions, and write only what differs. A reconcile of an unchanged Listener
 // makes no API request at all.
 import { GROUP_VERSION, FIELD_MANAGER } from '../constants.ts';
-import { parseListener, parseListenerClass, type Listener, type ListenerClass, type ListenerStatus } from '../crd/index.ts';
+import { parseListener, parseListenerClass, type Listener, type ListenerClass, type ListenerCondition, type ListenerStatus } from '../crd/index.ts';
+import { conditionTime, noAddressReason, withReadyCondition } from '../core/conditions.ts';
 import { buildService, type DesiredService } from '../core/service.ts';
 import { buildListenerStatus, backingNodeNames } from '../core/status.ts';
 import { isControlledByListener } from '../core/ownership.ts';
@@ -23,6 +24,7 @@ export interface ReconcileContext {
   clusterDomain: string;
   /** Node names each Listener's status was built from (the controller maps Node events by it). */
   nodesOfListener: Map<string, string[]>;
+  now: () => Date;
 }
 
 /** A problem with the Listener or its class that retrying cannot fix: an event, and no retry. */
@@ -46,15 +48,37 @@ export async function reconcileListener(ctx: ReconcileContext, key: string): Pro
   const parsed = parseListener(raw);
   if (!parsed.ok) throw new ListenerProblem('InvalidListener', parsed.error);
   const listener = parsed.value;
-  const listenerClass = resolveClass(ctx, listener);
+  try {
+    await reconcileParsed(ctx, key, listener);
+  } catch (e) {
+    // A problem with the Listener or its class also shows in its Ready condition (the addresses
+    // it had stay: its Service is left as it was).
+    if (e instanceof ListenerProblem) {
+      const conditions = ready(ctx, listener, false, e.reason, e.message);
+      await patchStatus(ctx, listener, { ...listener.status, conditions });
+    }
+    throw e;
+  }
+}
 
+async function reconcileParsed(ctx: ReconcileContext, key: string, listener: Listener): Promise<void> {
+  const listenerClass = resolveClass(ctx, listener);
   const built = buildService(listener, listenerClass);
   if (!built.ok) throw new ListenerProblem('InvalidListener', `Listener ${key}: ${built.error}`);
   const service = await applyService(ctx, listener, built.value);
 
   const nodes = nodesFor(ctx, listener, listenerClass, service);
   const status = buildListenerStatus({ listenerClass, service, nodes, clusterDomain: ctx.clusterDomain });
-  await patchStatus(ctx, listener, status);
+  const reachable = (status.ingressAddresses?.length ?? 0) > 0;
+  const why = reachable ? { reason: 'AddressesAvailable', message: 'The Listener has addresses.' } : noAddressReason(listenerClass.spec.serviceType);
+  await patchStatus(ctx, listener, { ...status, conditions: ready(ctx, listener, reachable, why.reason, why.message) });
+}
+
+function ready(ctx: ReconcileContext, listener: Listener, isReady: boolean, reason: string, message: string): ListenerCondition[] {
+  return withReadyCondition({
+    previous: listener.status, ready: isReady, reason, message: message.slice(0, 1024),
+    generation: listener.metadata.generation, now: conditionTime(ctx.now()),
+  });
 }
 
 function resolveClass(ctx: ReconcileContext, listener: Listener): ListenerClass {

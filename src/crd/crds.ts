@@ -54,6 +54,7 @@ const CRD_INPUTS: readonly CrdInput[] = [
     printerColumns: [
       { name: 'Class', type: 'string', jsonPath: '.spec.className', description: 'The ListenerClass.' },
       { name: 'Service', type: 'string', jsonPath: '.status.serviceName', description: 'The backing Service.' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the Listener can be reached.' },
       {
         name: 'Address',
         type: 'string',

@@ -59,6 +59,21 @@ export const ListenerIngressSchema = Type.Object(
   { description: 'One address the Listener can be reached on.' },
 );
 
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+
+/** A standard Kubernetes condition (metav1.Condition). */
+export const ListenerConditionSchema = Type.Object(
+  {
+    type: Type.String({ description: 'Type of the condition; `Ready` says whether the Listener can be reached.' }),
+    status: stringEnum(CONDITION_STATUSES, { description: 'True, False or Unknown.' }),
+    reason: Type.String({ description: 'UpperCamelCase reason for the last transition.' }),
+    message: Type.String({ description: 'Human-readable details.' }),
+    lastTransitionTime: Type.String({ format: 'date-time', description: 'When the status last changed.' }),
+    observedGeneration: Type.Optional(Type.Integer({ format: 'int64', description: 'The Listener generation this condition describes.' })),
+  },
+  { description: 'One aspect of the Listener\'s state.' },
+);
+
 export const ListenerStatusSchema = Type.Object(
   {
     ingressAddresses: Type.Optional(
@@ -72,6 +87,11 @@ export const ListenerStatusSchema = Type.Object(
       }),
     ),
     serviceName: Type.Optional(nullable(Type.String(), { description: 'Name of the backing Service.' })),
+    conditions: Type.Optional(
+      nullable(Type.Array(ListenerConditionSchema), {
+        description: 'Conditions of the Listener (beyond upstream): `Ready` is True once it has an address, else False with the reason.',
+      }),
+    ),
   },
   { description: 'How the Listener can be reached.' },
 );
@@ -95,4 +115,5 @@ export type ListenerPort = Static<typeof ListenerPortSchema>;
 export type ListenerSpec = Static<typeof ListenerSpecSchema>;
 export type ListenerIngress = Static<typeof ListenerIngressSchema>;
 export type ListenerStatus = Static<typeof ListenerStatusSchema>;
+export type ListenerCondition = Static<typeof ListenerConditionSchema>;
 export type Listener = Static<typeof ListenerSchema>;

@@ -128,6 +128,9 @@ test('bad input: clear events, no crash, and the other Listeners still served', 
 
   assert.match((await waitEvent(client, ns, 'no-class', 'NoListenerClass')).note, /no spec.className/);
   assert.match((await waitEvent(client, ns, 'unknown-class', 'ListenerClassNotFound')).note, /does not exist/);
+  const notReady = await waitStatus(client, ns, 'unknown-class', 'a Ready condition', (s) => (s.conditions?.length ?? 0) > 0);
+  assert.deepEqual(notReady.conditions?.map((c) => [c.status, c.reason]), [['False', 'ListenerClassNotFound']]);
+  assert.match(notReady.conditions?.[0]?.message ?? '', /does not exist/);
   assert.match((await waitEvent(client, ns, 'bad-port-name', 'InvalidListener')).note, /Not_Valid!/);
   assert.match((await waitEvent(client, ns, 'name-clash', 'InvalidListener')).note, /unique/);
   await waitStatus(client, ns, 'fine', 'served', (s) => (s.ingressAddresses?.length ?? 0) > 0);

@@ -24,6 +24,7 @@ test('ClusterIP with IP preference: every clusterIP, the Service ports, an owned
   assert.equal(svc.spec.type, 'ClusterIP');
   assert.deepEqual(status.ingressAddresses, (svc.spec.clusterIPs ?? []).map((ip) => ({ address: ip, addressType: 'IP', ports: { http: 8080, admin: 9090 } })));
   assert.equal(status.serviceName, 'web');
+  assert.deepEqual(status.conditions?.map((c) => [c.type, c.status, c.reason, c.observedGeneration]), [['Ready', 'True', 'AddressesAvailable', 1]]);
   assert.equal(svc.metadata.labels?.team, 'a');
   assert.equal(svc.metadata.labels?.['app.kubernetes.io/managed-by'], 'listeners.stackable.tech_listener');
   assert.equal(svc.metadata.labels?.['app.kubernetes.io/instance'], 'web');
@@ -52,6 +53,8 @@ test('LoadBalancer: status follows the ingress a cloud writes, hostname and IP',
   assert.equal(svc.spec.loadBalancerClass, 'example.com/lb');
   assert.equal(svc.spec.allocateLoadBalancerNodePorts, false);
   assert.equal(svc.spec.externalTrafficPolicy, 'Local');
+  const pending = await waitStatus(client, ns, 'lb', 'a Ready condition', (s) => (s.conditions?.length ?? 0) > 0);
+  assert.deepEqual(pending.conditions?.map((c) => [c.status, c.reason]), [['False', 'LoadBalancerPending']]);
   // The cloud controller's part: publish the load balancer's addresses.
   await client.mergePatch(at(SERVICES, ns, 'lb', 'status'), { status: { loadBalancer: { ingress: [{ hostname: 'lb.example.com' }, { ip: '192.0.2.10' }] } } });
   const status = await waitStatus(client, ns, 'lb', 'two addresses', (s) => (s.ingressAddresses?.length ?? 0) === 2);
@@ -60,6 +63,7 @@ test('LoadBalancer: status follows the ingress a cloud writes, hostname and IP',
     { address: '192.0.2.10', addressType: 'IP', ports: { http: 8080, admin: 9090 } },
   ]);
   assert.equal(status.nodePorts ?? undefined, undefined);
+  assert.deepEqual(status.conditions?.map((c) => [c.status, c.reason]), [['True', 'AddressesAvailable']]);
   client.close();
 });
 
