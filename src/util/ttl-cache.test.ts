@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TtlCache } from './ttl-cache.ts';
+
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1000;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+test('a value is served from the cache until it expires, then loaded again', async () => {
+  const c = clock();
+  const cache = new TtlCache<string>({ ttlMs: 100, now: c.now });
+  let loads = 0;
+  const load = (): Promise<string> => Promise.resolve(`v${++loads}`);
+  assert.equal(await cache.get('k', load), 'v1');
+  c.advance(99);
+  assert.equal(await cache.get('k', load), 'v1');
+  c.advance(1);
+  assert.equal(await cache.get('k', load), 'v2');
+  assert.equal(loads, 2);
+});
+
+test('undefined and failed loads are not cached', async () => {
+  const cache = new TtlCache<string>({ ttlMs: 1000 });
+  let calls = 0;
+  assert.equal(await cache.get('k', () => { calls++; return Promise.resolve(undefined); }), undefined);
+  await assert.rejects(cache.get('k', () => { calls++; return Promise.reject(new Error('down')); }), /down/);
+  assert.equal(await cache.get('k', () => { calls++; return Promise.resolve('x'); }), 'x');
+  assert.equal(calls, 3);
+  assert.equal(cache.size, 1);
+});
+
+test('concurrent misses for one key share one load', async () => {
+  const cache = new TtlCache<number>({ ttlMs: 1000 });
+  let loads = 0;
+  let release: (v: number) => void = () => undefined;
+  const load = (): Promise<number> => { loads++; return new Promise((r) => { release = r; }); };
+  const a = cache.get('k', load);
+  const b = cache.get('k', load);
+  release(7);
+  assert.deepEqual(await Promise.all([a, b]), [7, 7]);
+  assert.equal(loads, 1);
+});
+
+test('delete forgets a key; the size is bounded, oldest dropped first; ttl 0 caches nothing', async () => {
+  const cache = new TtlCache<string>({ ttlMs: 1000, maxEntries: 2 });
+  for (const k of ['a', 'b', 'c']) await cache.get(k, () => Promise.resolve(k));
+  assert.equal(cache.size, 2);
+  let reloaded = false;
+  await cache.get('a', () => { reloaded = true; return Promise.resolve('a'); });
+  assert.ok(reloaded, 'the oldest entry was dropped');
+  cache.delete('a');
+  assert.equal(cache.size, 1);
+  const none = new TtlCache<string>({ ttlMs: 0 });
+  await none.get('k', () => Promise.resolve('v'));
+  assert.equal(none.size, 0);
+});
