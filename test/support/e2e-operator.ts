@@ -90,7 +90,14 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   ];
 
   const stateFile = path.join(node.dir, 'e2e-state.json');
-  const writeState = async (): Promise<void> => {
+  // Writes are serialized and each goes through its own temporary file, then an atomic rename.
+  let writes = Promise.resolve();
+  let seq = 0;
+  const writeState = (): Promise<void> => {
+    writes = writes.then(() => writeStateNow(), () => writeStateNow());
+    return writes;
+  };
+  const writeStateNow = async (): Promise<void> => {
     const state: E2eState = {
       kubeconfig: cluster.kubeconfig, binDir: cluster.binDir, nodeName: node.name, nodeIp: node.ip, podCidr: '10.244.0.0/24',
       kubeletDir: node.kubeletDir, logDir: node.logDir, components: {},
@@ -98,8 +105,9 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
     for (const c of components) {
       if (c.proc?.child.pid !== undefined) state.components[c.name] = { pid: c.proc.child.pid, starts: c.starts, logFile: c.proc.logFile };
     }
-    await writeFile(`${stateFile}.tmp`, JSON.stringify(state, null, 2));
-    await rename(`${stateFile}.tmp`, stateFile);
+    const tmp = `${stateFile}.${++seq}.tmp`;
+    await writeFile(tmp, JSON.stringify(state, null, 2));
+    await rename(tmp, stateFile);
   };
 
   let stopping = false;
@@ -113,7 +121,7 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
       log(`${c.name} exited with code ${code}; restarting in 1 s`);
       await new Promise((r) => setTimeout(r, 1000));
       if (!stopping) await launch(c);
-    });
+    }).catch((e: unknown) => { log(`restarting ${c.name} failed: ${e instanceof Error ? e.message : String(e)}`); });
   };
   for (const c of components) await launch(c);
   log(`operator started: controller + csi-provisioner, node service + registration on ${node.kubeletDir}`);

@@ -3,7 +3,7 @@
 // operator wired as upstream's chart wires it (e2e-operator.ts). Test files run in child processes
 // and find all of it through the environment set here (see e2e.ts).
 import { startCluster, type Cluster } from './cluster.ts';
-import { startNode, type TestNode } from './node.ts';
+import { E2E_LOGS, startNode, type TestNode } from './node.ts';
 import { startOperator, type RunningOperator } from './e2e-operator.ts';
 
 let cluster: Cluster | undefined;
@@ -33,5 +33,5 @@ export async function globalTeardown(): Promise<void> {
   await operator?.stop();
   await node?.stop();
   await cluster?.stop();
-  log(`e2e environment torn down in ${Date.now() - t0} ms`);
+  log(`e2e environment torn down in ${Date.now() - t0} ms${node === undefined ? '' : `; the node's logs are in ${E2E_LOGS}`}`);
 }

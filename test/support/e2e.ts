@@ -74,7 +74,8 @@ export interface HttpResult { status: number; body: string }
 /** One GET with a timeout. Only ever aimed at loopback, the node IP or a Pod IP. */
 export function httpGet(url: string, timeoutMs = 2000): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+    // A new connection each time (no keep-alive), so a Service spreads requests over its endpoints.
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });
@@ -106,4 +107,77 @@ export async function podFile(pod: PodStatus, volume: string, file: string): Pro
   const ip = pod.status?.podIP;
   if (ip === undefined) throw new Error(`Pod ${pod.metadata.name} has no IP`);
   return (await httpGetOk(`http://${ip}:${WEB_PORT}/${volume}/${file}`, 20)).body.trim();
+}
+
+/** A generic ephemeral listener volume, as a Stackable operator's Pod template declares one. */
+export function ephemeralListenerVolume(name: string, annotations: Record<string, string>, labels?: Record<string, string>): Record<string, unknown> {
+  return { name, ephemeral: { volumeClaimTemplate: listenerClaimTemplate(annotations, labels) } };
+}
+
+/** A PVC template for a listener volume (StatefulSet volumeClaimTemplates, ephemeral volumes). */
+export function listenerClaimTemplate(annotations: Record<string, string>, labels?: Record<string, string>, name?: string): Record<string, unknown> {
+  return {
+    metadata: { ...(name === undefined ? {} : { name }), annotations, ...(labels === undefined ? {} : { labels }) },
+    spec: { accessModes: ['ReadWriteMany'], storageClassName: 'listeners.stackable.tech', resources: { requests: { storage: '1' } } },
+  };
+}
+
+export interface Address { address: string; addressType: string; ports: Record<string, number> }
+
+/** The files of one listener volume as its container sees them (default-address only). */
+export async function defaultAddressFiles(pod: PodStatus, volume: string, portNames: string[]): Promise<{ address: string; ports: Record<string, number> }> {
+  const address = await podFile(pod, volume, 'default-address/address');
+  const ports: Record<string, number> = {};
+  for (const p of portNames) ports[p] = Number(await podFile(pod, volume, `default-address/ports/${p}`));
+  return { address, ports };
+}
+
+interface EndpointSlice { endpoints?: { addresses: string[]; nodeName?: string; targetRef?: { name: string } }[] }
+
+/** Pod names behind a Service, from its EndpointSlices. */
+export async function endpointPods(client: KubeClient, ns: string, service: string): Promise<string[]> {
+  const slices = await client.list<EndpointSlice>(at({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' }, ns), { labelSelector: `kubernetes.io/service-name=${service}` });
+  return slices.items.flatMap((s) => (s.endpoints ?? []).map((e) => e.targetRef?.name ?? '?')).sort();
+}
+
+/** Waits until the Service's endpoints are exactly these Pods. */
+export async function waitEndpoints(client: KubeClient, ns: string, service: string, pods: string[]): Promise<void> {
+  const want = [...pods].sort();
+  await eventually(`Service ${ns}/${service} endpoints ${want.join(',')}`, async () => {
+    const got = await endpointPods(client, ns, service);
+    if (JSON.stringify(got) === JSON.stringify(want)) return true;
+    throw new Error(`endpoints: ${got.join(',') || '(none)'}`);
+  }, 60_000);
+}
+
+/** Waits until the object is gone (GET answers 404). */
+export async function waitGone(client: KubeClient, ref: Parameters<KubeClient['getOptional']>[0], what: string, timeoutMs = 90_000): Promise<void> {
+  await eventually(`${what} deleted`, async () => {
+    const o = await client.getOptional<unknown>(ref);
+    if (o === undefined) return true;
+    throw new Error('still there');
+  }, timeoutMs);
+}
+
+/** Deletes a Pod right away (grace period 0) and waits until it is gone. */
+export async function deletePod(client: KubeClient, ns: string, name: string): Promise<void> {
+  await client.delete(at(PODS, ns, name), { gracePeriodSeconds: 0 });
+  await waitGone(client, at(PODS, ns, name), `Pod ${ns}/${name}`);
+}
+
+/**
+ * GETs `url` up to `attempts` times and returns the distinct bodies seen (trimmed), stopping early
+ * once `want` bodies are all seen. Bounded in count and time.
+ */
+export async function collectBodies(url: string, want: string[], attempts = 40): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const r = await httpGet(url);
+      if (r.status === 200) seen.set(r.body.trim(), (seen.get(r.body.trim()) ?? 0) + 1);
+    } catch { /* counted as nothing */ }
+    if (want.every((w) => seen.has(w))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return seen;
 }

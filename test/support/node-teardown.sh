@@ -22,7 +22,7 @@ fi
 dir=${1:?usage: node-teardown.sh [--on-eof] DIR}
 [ -f "$dir/node.env" ] || { echo "node-teardown: $dir/node.env missing, nothing to do" >&2; exit 0; }
 # shellcheck source=/dev/null
-. "$dir/node.env" # NODE_VETH, NODE_BRIDGE, CGROUP_NAME, CNI_NETWORK, GUARD_CHAIN, KUBE_PROXY, LOCK_DIR
+. "$dir/node.env" # NODE_VETH, NODE_BRIDGE, CGROUP_NAME, CNI_NETWORK, GUARD_CHAIN, KUBE_PROXY, LOCK_DIR, KEEP_LOGS
 log() { printf '[node-teardown %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 sock="$dir/containerd/containerd.sock"
 
@@ -116,7 +116,10 @@ if [ -f "$dir/sysctl.before" ]; then
   done <"$dir/sysctl.before"
 fi
 
-# 7. Files and the lock.
+# 7. Files and the lock. The logs of the last run are kept for a look after a failure.
+if [ -n "${KEEP_LOGS:-}" ] && [ -d "$dir/logs" ]; then
+  rm -rf "$KEEP_LOGS" && cp -r "$dir/logs" "$KEEP_LOGS" 2>/dev/null
+fi
 left=$(awk -v d="$dir" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)
 if [ "$left" -eq 0 ]; then
   rm -rf "$dir"

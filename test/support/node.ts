@@ -39,6 +39,8 @@ const GUARD_CHAIN = 'LE2E-FORWARD';
 const CNI_NETWORK = 'listener-e2e';
 const CGROUP_NAME = 'listener-e2e';
 const LOCK_DIR = '/run/listener-e2e-node.lock';
+/** Where teardown copies the node's logs (kubelet, containerd, kube-proxy, operator), replacing the last run's. */
+export const E2E_LOGS = path.join(tmpdir(), 'listener-e2e-logs');
 /** Sysctls kubelet may change (setupKernelTunables); restored at teardown. */
 const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'];
 const HOST_COMMANDS = ['containerd', 'ctr', 'runc', 'iptables', 'iptables-save', 'ip', 'tar', 'openssl'];
@@ -300,7 +302,7 @@ async function recordBefore(dir: string, binDir: string): Promise<void> {
   // What teardown needs, and what was there before us.
   await writeFile(path.join(dir, 'node.env'), [
     `NODE_VETH=${NODE_VETH}`, `NODE_BRIDGE=${NODE_BRIDGE}`, `CGROUP_NAME=${CGROUP_NAME}`, `CNI_NETWORK=${CNI_NETWORK}`,
-    `GUARD_CHAIN=${GUARD_CHAIN}`, `KUBE_PROXY=${path.join(binDir, 'kube-proxy')}`, `LOCK_DIR=${LOCK_DIR}`, '',
+    `GUARD_CHAIN=${GUARD_CHAIN}`, `KUBE_PROXY=${path.join(binDir, 'kube-proxy')}`, `LOCK_DIR=${LOCK_DIR}`, `KEEP_LOGS=${E2E_LOGS}`, '',
   ].join('\n'));
   const chains: string[] = [];
   for (const t of ['filter', 'nat', 'mangle', 'raw']) {
