@@ -13,7 +13,7 @@
 // tears everything down when stop() closes the pipe, and equally when this process crashes or is
 // killed. Components run under guard.sh, like the control plane's.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -122,6 +122,21 @@ async function lockHeldBy(): Promise<number | undefined> {
     return pid;
   } catch {
     return undefined;
+  }
+}
+
+/** A lock whose janitor died (SIGKILLed itself) names the node it did not finish: finish it now. */
+async function cleanStaleNode(log: (l: string) => void): Promise<void> {
+  let stale: string;
+  try {
+    stale = (await readFile(path.join(LOCK_DIR, 'dir'), 'utf8')).trim();
+  } catch {
+    return;
+  }
+  if (stale !== '' && existsSync(path.join(stale, 'node.env'))) {
+    log(`tearing down ${stale}, left by a run whose janitor died`);
+    await sh('bash', [TEARDOWN, stale]);
+    await rm(`${stale}.teardown.log`, { force: true });
   }
 }
 
@@ -350,6 +365,7 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
   await checkHost(cluster.binDir);
   const holder = await lockHeldBy();
   if (holder !== undefined) throw new Error(`another e2e node is running on this machine (janitor pid ${holder}, lock ${LOCK_DIR}); one at a time, since kube-proxy's iptables chains are global`);
+  await cleanStaleNode(log);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'listener-node-'));
   const logDir = path.join(dir, 'logs');
@@ -367,6 +383,7 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
   // A stale lock (its janitor is gone) is taken over.
   await mkdir(LOCK_DIR, { recursive: true });
   await writeFile(path.join(LOCK_DIR, 'pid'), `${janitor.pid ?? 0}\n`);
+  await writeFile(path.join(LOCK_DIR, 'dir'), `${dir}\n`);
 
   const procs: Proc[] = [];
   let stopped = false;
