@@ -50,6 +50,16 @@ build_module() {
       done
     done
   fi
+  if [ "$mod" = helm ]; then
+    # As helm's Makefile: its version, and the Kubernetes version of its client-go (the default
+    # .Capabilities.KubeVersion of `helm template` and the deprecation checks of `helm lint`).
+    local hv kv; hv=$(go list -m -f '{{.Version}}' helm.sh/helm/v3); kv=$(go list -m -f '{{.Version}}' k8s.io/client-go)
+    kv=${kv#v0.}; kv=${kv%%.*}
+    ldflags+=" -X helm.sh/helm/v3/internal/version.version=$hv -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+    for x in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+      ldflags+=" -X $x.k8sVersionMajor=1 -X $x.k8sVersionMinor=$kv"
+    done
+  fi
   local pair name pkg
   for pair in "$@"; do
     name=${pair%%=*}; pkg=${pair#*=}
@@ -64,7 +74,7 @@ build_module() {
 }
 
 bins=()
-case $what in kubernetes|csi|all) ;; *) log "unknown target: $what (kubernetes|csi|all)"; exit 2 ;; esac
+case $what in kubernetes|csi|helm|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|all)"; exit 2 ;; esac
 if [ "$what" = kubernetes ] || [ "$what" = all ]; then
   bins+=("$(build_module kubernetes \
     etcd=go.etcd.io/etcd/server/v3 \
@@ -79,6 +89,9 @@ if { [ "$what" = csi ] || [ "$what" = all ]; } && [ -d "$root/tools/csi" ]; then
   bins+=("$(build_module csi \
     csi-sanity=github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity \
     csi-provisioner=github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner)")
+fi
+if { [ "$what" = helm ] || [ "$what" = all ]; } && [ -d "$root/tools/helm" ]; then
+  bins+=("$(build_module helm helm=helm.sh/helm/v3/cmd/helm)")
 fi
 
 # One directory of links so callers need only one path.
