@@ -1,0 +1,88 @@
+// The container image without a container engine: the Dockerfile's runtime stage is assembled on
+// disk from its COPY lines (dist/ from `npm run build`'s compiler run, proto/ and package.json
+// from the build context, the dependencies from node_modules), and its ENTRYPOINT runs there.
+// What this cannot check (a real `docker build`: base image, npm ci --omit=dev) is listed in
+// docs/packaging.md.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CHART_DIR } from '../support/helm.ts';
+
+const run = promisify(execFile);
+const ROOT = path.join(import.meta.dirname, '..', '..');
+
+interface Stage { name: string | undefined; lines: string[] }
+
+async function dockerfileStages(): Promise<Stage[]> {
+  const text = (await readFile(path.join(ROOT, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ');
+  const stages: Stage[] = [];
+  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?$/i.exec(line);
+    if (from !== null) stages.push({ name: from[1], lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  return stages;
+}
+
+test('the Dockerfile: three stages, build tools only before the last, a non-shell entrypoint', async () => {
+  const stages = await dockerfileStages();
+  assert.deepEqual(stages.map((s) => s.name), ['build', 'deps', undefined]);
+  const [build, deps, runtime] = stages;
+  assert.ok(build?.lines.some((l) => /^RUN npm ci\b/.test(l)) === true && build.lines.includes('RUN npm run build'), 'build: npm ci, npm run build');
+  assert.ok(deps?.lines.some((l) => /^RUN npm ci\b.*--omit=dev/.test(l)) === true, 'deps: production dependencies only');
+  const final = runtime?.lines ?? [];
+  assert.ok(final.includes('ENTRYPOINT ["node", "/app/dist/main.js"]'), 'exec-form ENTRYPOINT running the CLI');
+  assert.ok(final.every((l) => !/^RUN .*\b(npm (ci|install)|tsc|apt-get install)\b/.test(l)), 'nothing is built or installed in the runtime stage');
+  assert.ok(final.some((l) => /^USER \d+/.test(l)), 'a numeric non-root default user');
+  // Everything copied from the build context gets past .dockerignore.
+  const ignore = (await readFile(path.join(ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
+  const fromContext = stages.flatMap((s) => s.lines).filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+  for (const src of fromContext) assert.ok(ignore.includes(`!${src}`) || ignore.includes(`!${src}/`), `.dockerignore lets ${src} through`);
+});
+
+/** Carries out the runtime stage's COPY lines into `root` (the image's filesystem). */
+async function assembleRuntime(runtime: string[], root: string, built: string): Promise<void> {
+  const workdir = /^WORKDIR\s+(\S+)$/m.exec(runtime.join('\n'))?.[1] ?? '/';
+  const inImage = (p: string): string => path.join(root, path.posix.resolve(workdir, p));
+  for (const line of runtime.filter((l) => l.startsWith('COPY '))) {
+    const words = line.split(/\s+/).slice(1);
+    const from = /^--from=(\S+)$/.exec(words[0] ?? '')?.[1];
+    const [src, dest] = from === undefined ? words : words.slice(1);
+    assert.ok(src !== undefined && dest !== undefined, line);
+    const target = inImage(dest.endsWith('/') ? path.posix.join(dest, path.posix.basename(src)) : dest);
+    await mkdir(path.dirname(target), { recursive: true });
+    if (from === 'deps') await symlink(path.join(ROOT, 'node_modules'), target); // (all dependencies here, not only production ones)
+    else if (from === 'build') await cp(path.join(built, path.posix.relative('/src', src)), target, { recursive: true });
+    else await cp(path.join(ROOT, src), target, { recursive: true });
+  }
+}
+
+test('the runtime stage assembled from the Dockerfile runs: crd, --version, the CSI protocol from proto/', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'image-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // The build stage: `npm run build` is tsc -p tsconfig.build.json into dist/.
+  const built = path.join(dir, 'build');
+  await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(built, 'dist')]);
+
+  // The runtime stage: its WORKDIR and COPY lines.
+  const runtime = (await dockerfileStages()).at(-1)?.lines ?? [];
+  const root = path.join(dir, 'image');
+  await assembleRuntime(runtime, root, built);
+  const entry = JSON.parse(/^ENTRYPOINT\s+(\[.*\])$/m.exec(runtime.join('\n'))?.[1] ?? '[]') as string[];
+  assert.equal(entry[0], 'node');
+  const main = path.join(root, entry[1] ?? '');
+  const cli = (args: string[]): Promise<{ stdout: string }> => run(process.execPath, [main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
+
+  const { stdout: crds } = await cli(['crd']);
+  assert.equal(crds, await readFile(path.join(CHART_DIR, 'files', 'crds.yaml'), 'utf8'), 'the image prints the chart\'s CRDs');
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.equal((await cli(['--version'])).stdout.trim(), pkg.version);
+  // The CSI protocol definition is loaded at run time from proto/ next to dist/.
+  const loader = path.join(path.dirname(main), 'csi', 'proto', 'load.js');
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(loader)}); console.log(Object.keys(m.loadCsiProto().csi.v1.Node.service).join(','))`], { cwd: root });
+  assert.match(stdout, /NodePublishVolume/);
+});
