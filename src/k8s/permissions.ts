@@ -1,0 +1,95 @@
+// Every Kubernetes API permission the operator needs, with who needs it and why: the machine-readable
+// source the Helm chart's RBAC is checked against (test/integration/rbac.test.ts). That test
+// fails when the chart's ClusterRole grants anything not listed here (or in SIDECAR_PERMISSIONS),
+// when it misses anything listed, and when a call in src/ uses a resource or verb not listed here.
+// Add a row in the same change as the call that needs it.
+
+/** RBAC verbs, as the API server authorizes requests (server-side apply is `patch`, and also `create` when it creates). */
+export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete';
+
+export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner';
+
+export interface Permission {
+  /** API group; '' is the core group. */
+  group: string;
+  /** Plural resource name, `resource/subresource` for a subresource. */
+  resource: string;
+  verbs: readonly RbacVerb[];
+  who: Component;
+  why: string;
+  /**
+   * Set when no call in src/ makes this request: the reason it is still needed (an admission
+   * plugin, or a contract need of code that is being written).
+   */
+  notInCode?: string;
+  /** Set when the chart deliberately does not grant it (a feature the chart leaves off). */
+  notGranted?: string;
+}
+
+const CSI_SERVICES_PENDING = 'contract need of the CSI services (issue 4): not in src/ yet';
+
+export const PERMISSIONS: readonly Permission[] = [
+  // Listener controller (src/controller)
+  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['list', 'watch'], who: 'controller', why: 'cache of the Listeners it reconciles' },
+  { group: 'listeners.stackable.tech', resource: 'listeners/status', verbs: ['patch'], who: 'controller', why: 'Listener status (server-side apply)' },
+  {
+    group: 'listeners.stackable.tech', resource: 'listeners/finalizers', verbs: ['update'], who: 'controller',
+    why: 'the Service\'s owner reference to its Listener sets blockOwnerDeletion',
+    notInCode: 'checked by the OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift), not requested',
+  },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['list', 'watch'], who: 'controller', why: 'cache of the ListenerClasses' },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['create'], who: 'controller', why: 'preset ListenerClasses created at start when missing' },
+  { group: '', resource: 'services', verbs: ['list', 'watch'], who: 'controller', why: 'cache of the Services it manages (label-selected)' },
+  { group: '', resource: 'services', verbs: ['get'], who: 'controller', why: 'a same-named Service outside the cache must not be someone else\'s' },
+  { group: '', resource: 'services', verbs: ['patch', 'create'], who: 'controller', why: 'server-side apply of each Listener\'s Service (create when it is new)' },
+  { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], who: 'controller', why: 'Nodes of the ready endpoints of NodePort Listeners' },
+  { group: '', resource: 'persistentvolumes', verbs: ['list', 'watch'], who: 'controller', why: 'PVs labelled for a Listener: the Nodes it is pinned to' },
+  { group: '', resource: 'nodes', verbs: ['list', 'watch'], who: 'controller', why: 'addresses of the Nodes behind NodePort Listeners' },
+  { group: 'events.k8s.io', resource: 'events', verbs: ['create'], who: 'controller', why: 'events on Listeners (errors, with the reason)' },
+  {
+    group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], who: 'controller', why: 'leader election (--leader-elect)',
+    notGranted: 'the chart runs one controller replica with the Recreate strategy and leaves --leader-elect off',
+  },
+
+  // CSI controller service: CreateVolume (contract, "CreateVolume")
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-controller', why: 'the PVC\'s annotations choose the listener', notInCode: CSI_SERVICES_PENDING },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-controller', why: 'the class decides the volume\'s topology', notInCode: CSI_SERVICES_PENDING },
+  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get'], who: 'csi-controller', why: 'the class of a Listener named by a PVC', notInCode: CSI_SERVICES_PENDING },
+
+  // CSI node service: NodePublishVolume (contract, "NodePublishVolume")
+  { group: '', resource: 'persistentvolumes', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the volume\'s PV and labels it with its Listener', notInCode: CSI_SERVICES_PENDING },
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-node', why: 'the PV\'s claim', notInCode: CSI_SERVICES_PENDING },
+  { group: '', resource: 'pods', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the Pod and adds its mount label', notInCode: CSI_SERVICES_PENDING },
+  { group: '', resource: 'nodes', verbs: ['get'], who: 'csi-node', why: 'the addresses of its own Node', notInCode: CSI_SERVICES_PENDING },
+  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get', 'create'], who: 'csi-node', why: 'the volume\'s Listener, created for listener-class volumes', notInCode: CSI_SERVICES_PENDING },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-node', why: 'the class of the volume\'s Listener (address type)', notInCode: CSI_SERVICES_PENDING },
+  { group: 'listeners.stackable.tech', resource: 'podlisteners', verbs: ['create', 'patch'], who: 'csi-node', why: 'the Pod\'s PodListeners (created, then merge-patched)', notInCode: CSI_SERVICES_PENDING },
+];
+
+/**
+ * The external-provisioner sidecar (v6, flags --feature-gates=Topology=true
+ * --extra-create-metadata, no leader election, no capacity tracking), after its
+ * deploy/kubernetes/rbac.yaml. Left out: volumeattachments (only watched for drivers with
+ * PUBLISH_UNPUBLISH_VOLUME, which this one does not have), volume snapshots (none), leases (no
+ * leader election), csistoragecapacities (no capacity tracking). The node-driver-registrar uses
+ * no Kubernetes API.
+ */
+export const SIDECAR_PERMISSIONS: readonly Permission[] = [
+  { group: '', resource: 'persistentvolumes', verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'], who: 'external-provisioner', why: 'provisions and deletes the PVs' },
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list', 'watch', 'update'], who: 'external-provisioner', why: 'the claims it serves (annotations, finalizers)' },
+  { group: 'storage.k8s.io', resource: 'storageclasses', verbs: ['get', 'list', 'watch'], who: 'external-provisioner', why: 'the StorageClass of each claim' },
+  { group: '', resource: 'events', verbs: ['list', 'watch', 'create', 'update', 'patch'], who: 'external-provisioner', why: 'events on claims (core/v1 event recorder)' },
+  { group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get', 'list', 'watch'], who: 'external-provisioner', why: 'topology (Topology feature)' },
+  { group: '', resource: 'nodes', verbs: ['get', 'list', 'watch'], who: 'external-provisioner', why: 'topology (Topology feature)' },
+];
+
+/** `group/resource:verb` keys of a set of permissions (the unit the checks compare). */
+export function permissionKeys(perms: readonly Permission[]): Set<string> {
+  const keys = new Set<string>();
+  for (const p of perms) for (const v of p.verbs) keys.add(permissionKey(p.group, p.resource, v));
+  return keys;
+}
+
+export function permissionKey(group: string, resource: string, verb: string): string {
+  return `${group === '' ? 'core' : group}/${resource}:${verb}`;
+}
