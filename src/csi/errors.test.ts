@@ -21,6 +21,7 @@ const table: { [K in CsiError['kind']]: { error: Extract<CsiError, { kind: K }>;
   VolumeNotFound: { error: { kind: 'VolumeNotFound', volumeId: 'pvc-x' }, code: status.NOT_FOUND, mentions: ['"pvc-x"', 'does not exist'] },
   ListenerClassNotFound: { error: { kind: 'ListenerClassNotFound', listenerClass: { kind: 'ListenerClass', name: 'nope' }, via: listener }, code: status.FAILED_PRECONDITION, mentions: ['ListenerClass "nope"', 'Listener "ns/web"'] },
   ListenerHasNoClass: { error: { kind: 'ListenerHasNoClass', listener }, code: status.FAILED_PRECONDITION, mentions: ['Listener "ns/web"', 'className'] },
+  InvalidObject: { error: { kind: 'InvalidObject', ref: listener, reason: 'Listener ns/web is invalid: spec.ports[0].port: must be integer' }, code: status.FAILED_PRECONDITION, mentions: ['Listener "ns/web"', 'spec.ports[0].port'] },
   ForeignListener: { error: { kind: 'ForeignListener', listener, volume: pv }, code: status.FAILED_PRECONDITION, mentions: ['Listener "ns/web"', 'PersistentVolume "pvc-1234"', 'not owned'] },
   VolumeHasNoClaim: { error: { kind: 'VolumeHasNoClaim', volume: pv }, code: status.FAILED_PRECONDITION, mentions: ['pvc-1234', 'claimRef'] },
   VolumeNotInPod: { error: { kind: 'VolumeNotInPod', pod, claim: pvc }, code: status.FAILED_PRECONDITION, mentions: ['Pod "ns/web-0"', 'PersistentVolumeClaim "ns/data"'] },

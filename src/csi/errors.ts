@@ -6,8 +6,8 @@
 // - the Kubernetes API failed, or the world is "not yet" ready (no addresses yet, Pod not yet
 //   scheduled, Node without addresses): UNAVAILABLE, so kubelet and the provisioner retry;
 // - the configuration can never be served as it is (unknown ListenerClass, Listener without a
-//   class, a foreign Listener in the way, a volume the Pod does not mount, an address or port name
-//   that cannot be written safely): FAILED_PRECONDITION;
+//   class, an object that does not decode as its kind, a foreign Listener in the way, a volume the
+//   Pod does not mount, an address or port name that cannot be written safely): FAILED_PRECONDITION;
 // - ValidateVolumeCapabilities on a volume that does not exist: NOT_FOUND;
 // - the local filesystem failed: INTERNAL.
 // The message names the object(s) and the reason, followed by the cause chain.
@@ -48,6 +48,8 @@ export interface ListenerClassNotFound { readonly kind: 'ListenerClassNotFound';
 export interface ListenerHasNoClass { readonly kind: 'ListenerHasNoClass'; readonly listener: ObjectRef }
 /** A same-named Listener exists that this volume does not own. FAILED_PRECONDITION. */
 export interface ForeignListener { readonly kind: 'ForeignListener'; readonly listener: ObjectRef; readonly volume: ObjectRef }
+/** An object read from the API server does not decode as its kind (e.g. admitted under a looser CRD). FAILED_PRECONDITION. */
+export interface InvalidObject { readonly kind: 'InvalidObject'; readonly ref: ObjectRef; readonly reason: string }
 /** The PersistentVolume is not bound to a claim. FAILED_PRECONDITION. */
 export interface VolumeHasNoClaim { readonly kind: 'VolumeHasNoClaim'; readonly volume: ObjectRef }
 /** No volume of the Pod uses the claim. FAILED_PRECONDITION. */
@@ -74,7 +76,7 @@ export type RemovePodDirError = InvalidTargetPath | RemoveFiles;
 
 // ---- per RPC ---------------------------------------------------------------------------------------
 
-export type CreateVolumeError = ArgumentError | GetObject | ListenerClassNotFound | ListenerHasNoClass;
+export type CreateVolumeError = ArgumentError | GetObject | InvalidObject | ListenerClassNotFound | ListenerHasNoClass;
 export type DeleteVolumeError = ArgumentError;
 export type ValidateVolumeCapabilitiesError = ArgumentError | GetObject | VolumeNotFound;
 export type NodePublishVolumeError =
@@ -83,6 +85,7 @@ export type NodePublishVolumeError =
   | WriteObject
   | ListenerClassNotFound
   | ListenerHasNoClass
+  | InvalidObject
   | ForeignListener
   | VolumeHasNoClaim
   | VolumeNotInPod
@@ -131,6 +134,7 @@ export function grpcCode(error: CsiError): status {
       return status.NOT_FOUND;
     case 'ListenerClassNotFound':
     case 'ListenerHasNoClass':
+    case 'InvalidObject':
     case 'ForeignListener':
     case 'VolumeHasNoClaim':
     case 'VolumeNotInPod':
@@ -178,6 +182,8 @@ function describe(error: CsiError): string {
       return `${formatRef(error.listenerClass)}${error.via ? ` (used by ${formatRef(error.via)})` : ''} does not exist`;
     case 'ListenerHasNoClass':
       return `${formatRef(error.listener)} has no spec.className`;
+    case 'InvalidObject':
+      return `${formatRef(error.ref)} cannot be used: ${error.reason}`;
     case 'ForeignListener':
       return `${formatRef(error.listener)} already exists and is not owned by ${formatRef(error.volume)}; refusing to take it over`;
     case 'VolumeHasNoClaim':
