@@ -1,0 +1,295 @@
+// CSI Node, served by `run node` on every Node: NodeGetInfo, NodeGetCapabilities (none: no
+// stage/unstage), NodePublishVolume and NodeUnpublishVolume.
+//
+// NodePublishVolume follows the contract step by step, after validating the whole request (no
+// API call and no file write for a bad request):
+//   1. read the PV and the Pod in parallel (and, at the same time, the ListenerClass or the named
+//      Listener, which the volume context already names); the PVC only for an auto Listener;
+//   2. get or create the Listener: a `listener-name` volume uses the named Listener; a
+//      `listener-class` volume creates one named after the PVC, owned by the PV. Create-only: a
+//      same-named Listener this PV does not own is refused (FAILED_PRECONDITION), never updated;
+//   3. + 4. label the PV with the Listener and the Pod with the mount label (JSON merge patches,
+//      in parallel, each skipped when the labels are already there);
+//   5. the addresses for this Pod (its own Node's address with the node ports, or the Listener's
+//      ingress addresses); none yet is UNAVAILABLE, so kubelet retries;
+//   6. create or merge the PodListeners object `pod-<uid>` (this volume's key only);
+//   7. write the file tree (pod-dir.ts).
+// Every step is idempotent, so a repeated publish converges to the same state.
+//
+// The plugin never watches cluster-wide: it caches only its ListenerClasses and Nodes (by name,
+// for a short time; in practice only its own Node is ever asked for).
+
+import { FIELD_MANAGER, TOPOLOGY_KEY_HOSTNAME } from '../constants.ts';
+import type { Listener } from '../crd/index.ts';
+import { isConflict, isNotFound, type KubeClient, type ResourceRef } from '../k8s/client.ts';
+import { LISTENER_CLASSES, LISTENERS, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, POD_LISTENERS, PODS, at } from '../k8s/resources.ts';
+import { TtlCache } from '../util/ttl-cache.ts';
+import {
+  buildAutoListener,
+  buildPodLabelPatch,
+  buildPodListenersPatch,
+  buildPvLabelPatch,
+  hasLabels,
+  isListenerOwnedByVolume,
+  podAddresses,
+  volumeNameForPvc,
+  type LabelPatch,
+  type PodAddresses,
+  type PodListenersPatch,
+} from './decisions.ts';
+import type { NodePublishVolumeError, ObjectRef, WriteObject } from './errors.ts';
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from './kube-types.ts';
+import { decodeListener, decodeListenerClass, fetchObject, fetchOptional, resolveClass, type ClassLookup } from './lookups.ts';
+import { removePodDir, writePodDir } from './pod-dir.ts';
+import type { NodePublishVolumeRequest__Output } from './proto/generated/csi/v1/NodePublishVolumeRequest.ts';
+import { err, ok, type Result } from './result.ts';
+import type { NodeImpl, RpcContext } from './server.ts';
+import { validateNodePublishVolume, validateNodeUnpublishVolume, type NodePublishVolumeArgs } from './validation.ts';
+
+export interface NodeServiceOptions {
+  readonly client: KubeClient;
+  /** The Kubernetes Node this plugin runs on. */
+  readonly nodeName: string;
+  /** How long a ListenerClass or Node read is reused. Default 10 s; 0 disables the cache. */
+  readonly cacheTtlMs?: number;
+}
+
+interface Deps {
+  readonly client: KubeClient;
+  readonly lookupClass: ClassLookup;
+  readonly lookupNode: (name: string) => Promise<Result<Node, NodePublishVolumeError>>;
+}
+
+export function nodeService(opts: NodeServiceOptions): NodeImpl {
+  const { client, nodeName } = opts;
+  const ttlMs = opts.cacheTtlMs ?? 10_000;
+  const classes = new TtlCache<unknown>({ ttlMs, maxEntries: 256 });
+  const nodes = new TtlCache<Node>({ ttlMs, maxEntries: 16 });
+  const deps: Deps = {
+    client,
+    lookupClass: async (name) => {
+      const ref: ObjectRef = { kind: 'ListenerClass', name };
+      try {
+        const raw = await classes.get(name, async () => {
+          const got = await fetchOptional<unknown>(client, at(LISTENER_CLASSES, undefined, name), ref);
+          if (!got.ok) throw got.error.cause;
+          return got.value;
+        });
+        return decodeListenerClass(raw, name);
+      } catch (cause) {
+        return err({ kind: 'GetObject', ref, cause });
+      }
+    },
+    lookupNode: async (name) => {
+      const ref: ObjectRef = { kind: 'Node', name };
+      try {
+        const node = await nodes.get(name, async () => {
+          const got = await fetchObject<Node>(client, at(NODES, undefined, name), ref);
+          if (!got.ok) throw got.error.cause;
+          return got.value;
+        });
+        return node === undefined ? err({ kind: 'GetObject', ref, cause: undefined }) : ok(node);
+      } catch (cause) {
+        return err({ kind: 'GetObject', ref, cause });
+      }
+    },
+  };
+
+  return {
+    NodeGetInfo: () => ok({ node_id: nodeName, max_volumes_per_node: 0, accessible_topology: { segments: { [TOPOLOGY_KEY_HOSTNAME]: nodeName } } }),
+    NodeGetCapabilities: () => ok({ capabilities: [] }),
+    NodePublishVolume: (request, ctx) => publish(deps, request, ctx),
+    NodeUnpublishVolume: async (request) => {
+      const args = validateNodeUnpublishVolume(request);
+      if (!args.ok) return args;
+      const removed = await removePodDir(args.value.targetPath);
+      return removed.ok ? ok({}) : removed;
+    },
+  };
+}
+
+type Outcome<T> = Result<T, NodePublishVolumeError>;
+
+async function publish(deps: Deps, request: NodePublishVolumeRequest__Output, { log }: RpcContext): Promise<Outcome<Record<string, never>>> {
+  const valid = validateNodePublishVolume(request);
+  if (!valid.ok) return valid;
+  const args = valid.value;
+  const { client } = deps;
+  const namespace = args.pod.namespace;
+
+  // 1. + 2. The objects, and the Listener.
+  const read = await readObjects(deps, args);
+  if (!read.ok) return read;
+  const { pv, pvRef, pod, podRef, claimRef, volumeName, early } = read.value;
+  const resolved = early.via === 'name' ? ok(early.listener) : await getOrCreateAutoListener({ client, pv, pvRef, pod, claimRef, className: early.className, log });
+  if (!resolved.ok) return resolved;
+  const listener = withIdentity(resolved.value, { kind: 'Listener', namespace, name: early.via === 'name' ? early.listener.metadata.name ?? '' : claimRef.name });
+  if (!listener.ok) return listener;
+  const { name: listenerName, uid: listenerUid, ref: listenerRef } = listener.value;
+
+  // 3. + 4. Labels on the PV and the Pod.
+  const labelled = await Promise.all([
+    labelIfMissing(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, pv, buildPvLabelPatch({ namespace, name: listenerName })),
+    labelIfMissing(client, at(PODS, namespace, args.pod.name), podRef, pod, buildPodLabelPatch({ name: listenerName, uid: listenerUid })),
+  ]);
+  for (const l of labelled) if (!l.ok) return l;
+
+  // 5. The addresses for this Pod.
+  const addresses = await addressesForPod(deps, { listener: listener.value.listener, listenerRef, pod, podRef });
+  if (!addresses.ok) return addresses;
+
+  // 6. PodListeners.
+  const podListeners = buildPodListenersPatch({ pod, volumeName, scope: addresses.value.scope, ingressAddresses: addresses.value.addresses });
+  const upserted = await upsertPodListeners(client, podListeners);
+  if (!upserted.ok) return upserted;
+
+  // 7. The files.
+  const written = await writePodDir(args.targetPath, addresses.value.addresses);
+  if (!written.ok) return written;
+  log.info({ listener: `${namespace}/${listenerName}`, volume: volumeName, addresses: addresses.value.addresses.map((a) => a.address) }, 'Volume published');
+  return ok({});
+}
+
+interface PublishObjects {
+  readonly pv: PersistentVolume;
+  readonly pvRef: ObjectRef;
+  readonly pod: Pod;
+  readonly podRef: ObjectRef;
+  readonly claimRef: ObjectRef & { readonly namespace: string };
+  /** The Pod's name for the volume (the PodListeners key). */
+  readonly volumeName: string;
+  readonly early: { readonly via: 'class'; readonly className: string } | { readonly via: 'name'; readonly listener: Listener };
+}
+
+/** The PV and the Pod, plus the class or the named Listener, read at once; the claim checked. */
+async function readObjects(deps: Deps, args: NodePublishVolumeArgs): Promise<Outcome<PublishObjects>> {
+  const { client } = deps;
+  const namespace = args.pod.namespace;
+  const pvRef: ObjectRef = { kind: 'PersistentVolume', name: args.volumeId };
+  const podRef: ObjectRef = { kind: 'Pod', namespace, name: args.pod.name };
+  const [pv, pod, early] = await Promise.all([
+    fetchObject<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef),
+    fetchObject<Pod>(client, at(PODS, namespace, args.pod.name), podRef),
+    args.selector.kind === 'class' ? resolveClassOf(deps, args.selector.className) : readNamedListener(client, namespace, args.selector.listenerName),
+  ]);
+  if (!pv.ok) return pv;
+  if (!pod.ok) return pod;
+  if (!early.ok) return early;
+  const claim = pv.value.spec?.claimRef;
+  if (claim?.name === undefined || claim.name === '') return err({ kind: 'VolumeHasNoClaim', volume: pvRef });
+  const claimRef = { kind: 'PersistentVolumeClaim', namespace: claim.namespace ?? namespace, name: claim.name };
+  // A Pod can only mount claims of its own namespace.
+  const volumeName = claimRef.namespace === namespace ? volumeNameForPvc({ pod: pod.value, pvcName: claim.name }) : undefined;
+  if (volumeName === undefined) return err({ kind: 'VolumeNotInPod', pod: podRef, claim: claimRef });
+  return ok({ pv: pv.value, pvRef, pod: pod.value, podRef, claimRef, volumeName, early: early.value });
+}
+
+/** The Listener with the name and UID the labels need (always set on an object read from the API server). */
+function withIdentity(listener: Listener, ref: ObjectRef): Outcome<{ listener: Listener; name: string; uid: string; ref: ObjectRef }> {
+  const name = listener.metadata.name ?? ref.name;
+  const uid = listener.metadata.uid;
+  if (uid === undefined || uid === '') return err({ kind: 'InvalidObject', ref, reason: 'metadata.uid is missing' });
+  return ok({ listener, name, uid, ref: { ...ref, name } });
+}
+
+/** A `listener-class` volume: the class must exist before a Listener is created for it. */
+async function resolveClassOf(deps: Deps, className: string): Promise<Outcome<{ via: 'class'; className: string }>> {
+  const resolved = await resolveClass(deps.lookupClass, className);
+  return resolved.ok ? ok({ via: 'class', className }) : resolved;
+}
+
+/** The Listener named by `listener-name`, decoded; a missing one is UNAVAILABLE (it may be created later). */
+async function readNamedListener(client: KubeClient, namespace: string, name: string): Promise<Outcome<{ via: 'name'; listener: Listener }>> {
+  const ref: ObjectRef = { kind: 'Listener', namespace, name };
+  const raw = await fetchObject<unknown>(client, at(LISTENERS, namespace, name), ref);
+  if (!raw.ok) return raw;
+  const listener = decodeListener(raw.value, ref);
+  return listener.ok ? ok({ via: 'name', listener: listener.value }) : listener;
+}
+
+/**
+ * Creates the Listener for a `listener-class` volume. Create-only: when one with that name exists,
+ * it is used if this PV owns it, and refused otherwise (never overwritten: no GET-then-apply race).
+ */
+async function getOrCreateAutoListener(a: {
+  readonly client: KubeClient;
+  readonly pv: PersistentVolume;
+  readonly pvRef: ObjectRef;
+  readonly pod: Pod;
+  readonly claimRef: ObjectRef & { readonly namespace: string };
+  readonly className: string;
+  readonly log: RpcContext['log'];
+}): Promise<Outcome<Listener>> {
+  const { client, claimRef } = a;
+  const namespace = claimRef.namespace;
+  const pvc = await fetchObject<PersistentVolumeClaim>(client, at(PERSISTENT_VOLUME_CLAIMS, namespace, claimRef.name), claimRef);
+  if (!pvc.ok) return pvc;
+  const desired = buildAutoListener({ pvc: pvc.value, pv: a.pv, pod: a.pod, className: a.className });
+  const ref: ObjectRef = { kind: 'Listener', namespace: desired.metadata.namespace, name: desired.metadata.name };
+  let raw: unknown;
+  try {
+    raw = await client.create<unknown>(at(LISTENERS, desired.metadata.namespace), desired);
+    a.log.info({ listener: `${ref.namespace ?? ''}/${ref.name}` }, 'Created the Listener for the volume');
+  } catch (cause) {
+    if (!isConflict(cause)) return err({ kind: 'WriteObject', ref, action: 'create', cause });
+    const existing = await fetchObject<unknown>(client, at(LISTENERS, desired.metadata.namespace, desired.metadata.name), ref);
+    if (!existing.ok) return existing;
+    raw = existing.value;
+    if (!isListenerOwnedByVolume(raw as Listener, a.pv)) return err({ kind: 'ForeignListener', listener: ref, volume: a.pvRef });
+  }
+  return decodeListener(raw, ref);
+}
+
+async function labelIfMissing(client: KubeClient, resource: ResourceRef, ref: ObjectRef, object: Pod | PersistentVolume, patch: LabelPatch): Promise<Result<void, WriteObject>> {
+  if (hasLabels(object, patch)) return ok(undefined);
+  try {
+    await client.mergePatch(resource, patch, FIELD_MANAGER);
+    return ok(undefined);
+  } catch (cause) {
+    return err({ kind: 'WriteObject', ref, action: 'patch', cause });
+  }
+}
+
+async function addressesForPod(deps: Deps, a: {
+  readonly listener: Listener;
+  readonly listenerRef: ObjectRef;
+  readonly pod: Pod;
+  readonly podRef: ObjectRef;
+}): Promise<Outcome<PodAddresses>> {
+  const status = a.listener.status;
+  const nodePorts = status?.nodePorts;
+  if (nodePorts === undefined || nodePorts === null) {
+    return podAddresses({ listener: a.listenerRef, listenerStatus: status, node: {}, preferredAddressType: undefined });
+  }
+  // Reached through the Pod's own Node: its address, of the kind the class prefers (the class and
+  // the Node come from the plugin's short-lived cache).
+  const listenerClass = await resolveClass(deps.lookupClass, a.listener.spec.className, a.listenerRef);
+  if (!listenerClass.ok) return listenerClass;
+  const nodeName = a.pod.spec?.nodeName;
+  if (nodeName === undefined || nodeName === '') return err({ kind: 'PodNotScheduled', pod: a.podRef });
+  const node = await deps.lookupNode(nodeName);
+  if (!node.ok) return node;
+  return podAddresses({ listener: a.listenerRef, listenerStatus: status, node: node.value, preferredAddressType: listenerClass.value.spec.preferredAddressType });
+}
+
+/** Merge this volume's key into `pod-<uid>`, creating it first if needed (two volumes may race). */
+async function upsertPodListeners(client: KubeClient, patch: PodListenersPatch): Promise<Result<void, WriteObject>> {
+  const { namespace, name } = patch.metadata;
+  const ref: ObjectRef = { kind: 'PodListeners', namespace, name };
+  const resource = at(POD_LISTENERS, namespace, name);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.mergePatch(resource, patch, FIELD_MANAGER);
+      return ok(undefined);
+    } catch (cause) {
+      if (!isNotFound(cause)) return err({ kind: 'WriteObject', ref, action: 'patch', cause });
+    }
+    try {
+      await client.create(at(POD_LISTENERS, namespace), patch);
+      return ok(undefined);
+    } catch (cause) {
+      // Another volume of the same Pod created it meanwhile: merge into theirs.
+      if (!isConflict(cause) || attempt >= 2) return err({ kind: 'WriteObject', ref, action: 'create', cause });
+    }
+  }
+}

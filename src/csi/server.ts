@@ -1,0 +1,235 @@
+// The CSI gRPC server on its Unix domain socket: socket handling, the one funnel every RPC goes
+// through, and shutdown. The services themselves (identity.ts, controller-service.ts,
+// node-service.ts) are plain functions returning a Result; they never see grpc-js.
+//
+// Socket: a stale socket at the endpoint is removed first. The new socket is bound inside a fresh
+// private directory (mkdtemp: mode 0700) next to the endpoint, chmod-ed to 0600 there, and only
+// then renamed onto the endpoint path. Nobody but the owner can reach it while it still has the
+// umask's wider mode, and it appears at the endpoint already 0600: no window where it is wider,
+// and no process-wide umask change (which would also narrow the files the node service writes).
+// On close, the socket is removed if it is still ours (same inode).
+//
+// Funnel: every RPC is logged (method, volume id / name / target path, duration, code); a typed
+// error becomes its gRPC status through toGrpcStatus; anything thrown becomes INTERNAL with the
+// cause chain; a method the driver does not implement answers UNIMPLEMENTED. Services not served
+// at all (Controller on the node plugin, GroupController, SnapshotMetadata) get grpc-js's own
+// UNIMPLEMENTED.
+
+import * as grpc from '@grpc/grpc-js';
+import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../cli/log.ts';
+import { DRIVER_NAME } from '../constants.ts';
+import { formatCauseChain, toGrpcStatus, type CsiError } from './errors.ts';
+import { loadCsiProto } from './proto/load.ts';
+import type { ControllerHandlers } from './proto/generated/csi/v1/Controller.ts';
+import type { IdentityHandlers } from './proto/generated/csi/v1/Identity.ts';
+import type { NodeHandlers } from './proto/generated/csi/v1/Node.ts';
+import type { Result } from './result.ts';
+
+/** What a service method gets besides the request. */
+export interface RpcContext {
+  /** A child logger carrying the RPC name and the request's volume id / name / target path. */
+  readonly log: Logger;
+}
+
+/** One RPC's implementation: the decoded request in, a response or a typed error out. */
+export type RpcHandler<Req, Res> = (request: Req, ctx: RpcContext) => Promise<Result<Res, CsiError>> | Result<Res, CsiError>;
+
+/** The method names of a generated handler interface (without its index signature). */
+type MethodName<H> = keyof { [K in keyof H as string extends K ? never : K]: H[K] } & string;
+
+/** A partial service: the methods left out answer UNIMPLEMENTED. */
+export type ServiceImpl<H> = {
+  [K in MethodName<H>]?: H[K] extends grpc.handleUnaryCall<infer Req, infer Res> ? RpcHandler<Req, Res> : never;
+};
+
+export type IdentityImpl = ServiceImpl<IdentityHandlers>;
+export type ControllerImpl = ServiceImpl<ControllerHandlers>;
+export type NodeImpl = ServiceImpl<NodeHandlers>;
+
+export interface CsiServices {
+  readonly identity: IdentityImpl;
+  readonly controller?: ControllerImpl | undefined;
+  readonly node?: NodeImpl | undefined;
+}
+
+export interface CsiServerOptions {
+  /** Path of the Unix socket (a `unix://` prefix is accepted). */
+  readonly endpoint: string;
+  readonly services: CsiServices;
+  readonly log: Logger;
+  /** How long close() lets in-flight RPCs finish before cancelling them. Default 10 s. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface CsiServer {
+  /** The socket path. */
+  readonly endpoint: string;
+  /** Stops accepting RPCs, lets in-flight ones finish (up to the grace period), removes the socket. */
+  close(): Promise<void>;
+}
+
+/** Longest path a Unix socket address can hold on Linux (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+const SOCKET_MODE = 0o600;
+
+/** Starts the gRPC server and resolves once it accepts connections on `endpoint`. */
+export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer> {
+  const endpoint = opts.endpoint.replace(/^unix:\/\//, '');
+  const log = opts.log.child({ component: 'csi' });
+  const proto = loadCsiProto().csi.v1;
+  const server = new grpc.Server();
+  server.addService(proto.Identity.service, funnel('Identity', proto.Identity.service, opts.services.identity, log));
+  if (opts.services.controller !== undefined) {
+    server.addService(proto.Controller.service, funnel('Controller', proto.Controller.service, opts.services.controller, log));
+  }
+  if (opts.services.node !== undefined) {
+    server.addService(proto.Node.service, funnel('Node', proto.Node.service, opts.services.node, log));
+  }
+  let ino: number;
+  try {
+    ino = await listenPrivately(server, endpoint, log);
+  } catch (e) {
+    server.forceShutdown();
+    throw new Error(`cannot listen on the CSI socket ${endpoint}`, { cause: e });
+  }
+  const served = ['Identity', ...(opts.services.controller ? ['Controller'] : []), ...(opts.services.node ? ['Node'] : [])];
+  log.info({ endpoint, services: served }, 'CSI server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint,
+    close: () => {
+      closing ??= shutdown(server, endpoint, ino, opts.shutdownGraceMs ?? 10_000, log);
+      return closing;
+    },
+  };
+}
+
+// ---- the funnel ----------------------------------------------------------------------------------
+
+type AnyHandler = (request: unknown, ctx: RpcContext) => Promise<Result<unknown, CsiError>> | Result<unknown, CsiError>;
+
+/** Methods probed every few seconds (liveness probe, registrar): logged at debug level only. */
+const QUIET_METHODS = new Set(['Probe', 'GetPluginInfo', 'GetPluginCapabilities', 'NodeGetInfo', 'NodeGetCapabilities', 'ControllerGetCapabilities']);
+
+function funnel(serviceName: string, definition: grpc.ServiceDefinition, impl: object, log: Logger): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(definition)) {
+    if (def.requestStream || def.responseStream) continue; // no streaming RPC is served (grpc-js answers UNIMPLEMENTED)
+    const handler = Object.hasOwn(impl, method) ? (impl as Record<string, AnyHandler | undefined>)[method] : undefined;
+    handlers[method] = unary(`${serviceName}.${method}`, method, handler, log);
+  }
+  return handlers;
+}
+
+function unary(rpc: string, method: string, handler: AnyHandler | undefined, log: Logger): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    const started = performance.now();
+    const rpcLog = log.child({ rpc, ...requestFields(call.request) });
+    const quiet = QUIET_METHODS.has(method);
+    const done = (code: grpc.status, details: string, response?: unknown): void => {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      if (code === grpc.status.OK) {
+        if (quiet) rpcLog.debug({ ms }, 'RPC succeeded');
+        else rpcLog.info({ ms }, 'RPC succeeded');
+        callback(null, response);
+        return;
+      }
+      const fields = { ms, code: grpc.status[code], details };
+      if (code === grpc.status.INTERNAL) rpcLog.error(fields, 'RPC failed');
+      else rpcLog.warn(fields, 'RPC failed');
+      callback(Object.assign(new Error(details), { code, details }));
+    };
+    if (handler === undefined) {
+      done(grpc.status.UNIMPLEMENTED, `${rpc} is not implemented by the ${DRIVER_NAME} CSI driver`);
+      return;
+    }
+    rpcLog.debug('RPC started');
+    void (async (): Promise<void> => {
+      try {
+        const outcome = await handler(call.request, { log: rpcLog });
+        if (outcome.ok) {
+          done(grpc.status.OK, '', outcome.value);
+        } else {
+          const s = toGrpcStatus(outcome.error);
+          done(s.code, s.details);
+        }
+      } catch (e) {
+        done(grpc.status.INTERNAL, `unexpected error in ${rpc}: ${formatCauseChain(e) || 'unknown error'}`);
+      }
+    })();
+  };
+}
+
+/** The fields worth a log line (never secrets, never the whole request). */
+function requestFields(request: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof request !== 'object' || request === null) return out;
+  const r = request as Record<string, unknown>;
+  for (const [field, key] of [['volume_id', 'volumeId'], ['name', 'name'], ['target_path', 'targetPath']] as const) {
+    const v = r[field];
+    if (typeof v === 'string' && v !== '') out[key] = v.length > 300 ? `${v.slice(0, 300)}…` : v;
+  }
+  return out;
+}
+
+// ---- the socket ----------------------------------------------------------------------------------
+
+/** Binds `server` so that `endpoint` appears already owner-only. Returns the socket's inode. */
+async function listenPrivately(server: grpc.Server, endpoint: string, log: Logger): Promise<number> {
+  if (!endpoint.startsWith('/')) throw new Error(`the CSI endpoint must be an absolute path, got ${JSON.stringify(endpoint)}`);
+  if (Buffer.byteLength(endpoint) > MAX_SOCKET_PATH_BYTES) throw new Error(`the socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes`);
+  const dir = dirname(endpoint);
+  await mkdir(dir, { recursive: true });
+  await removeStaleSocket(endpoint, log);
+  const privateDir = await mkdtemp(join(dir, '.csi-')); // mode 0700
+  try {
+    const temp = join(privateDir, 's');
+    if (Buffer.byteLength(temp) > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(`the directory of the socket path is too long to bind next to it (${temp})`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix://${temp}`, grpc.ServerCredentials.createInsecure(), (error) => {
+        if (error === null) resolve();
+        else reject(error);
+      });
+    });
+    await chmod(temp, SOCKET_MODE);
+    await rename(temp, endpoint);
+    return (await lstat(endpoint)).ino;
+  } finally {
+    await rm(privateDir, { recursive: true, force: true });
+  }
+}
+
+/** A socket left by a previous run is removed; anything else at the path is an error. */
+async function removeStaleSocket(endpoint: string, log: Logger): Promise<void> {
+  const stat = await lstat(endpoint).catch((e: unknown) => {
+    if (e instanceof Error && 'code' in e && e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (stat === undefined) return;
+  if (!stat.isSocket()) throw new Error(`${endpoint} exists and is not a socket; refusing to replace it`);
+  await rm(endpoint, { force: true });
+  log.info({ endpoint }, 'Removed a stale CSI socket');
+}
+
+async function shutdown(server: grpc.Server, endpoint: string, ino: number, graceMs: number, log: Logger): Promise<void> {
+  log.info('CSI server shutting down');
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn({ graceMs }, 'CSI RPCs still running after the grace period; cancelling them');
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  // Only our own socket: a successor may already have replaced it.
+  const stat = await lstat(endpoint).catch(() => undefined);
+  if (stat?.isSocket() === true && stat.ino === ino) await rm(endpoint, { force: true });
+  log.info('CSI server stopped');
+}
