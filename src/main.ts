@@ -10,6 +10,10 @@ import { startHttpServer } from './cli/http.ts';
 import { ListenerController, errText } from './controller/controller.ts';
 import { ensurePresetClasses } from './controller/presets.ts';
 import { crdsYaml } from './crd/index.ts';
+import { controllerService } from './csi/controller-service.ts';
+import { identityService } from './csi/identity.ts';
+import { nodeService } from './csi/node-service.ts';
+import { startCsiServer } from './csi/server.ts';
 import { KubeClient } from './k8s/client.ts';
 import { LeaderElector } from './k8s/leader.ts';
 import { VERSION } from './version.ts';
@@ -57,16 +61,21 @@ async function runController(cfg: ControllerConfig, log: Logger): Promise<void> 
   const registry = metricsFor(client);
   const controller = new ListenerController({ client, log, clusterDomain: cfg.clusterDomain, concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
   new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(controller.queue.length); } });
+  new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(controller.queue.active); } });
+  new Counter({ name: 'listener_operator_reconciles_total', help: 'Listener reconciles started', registers: [registry], collect() { this.reset(); this.inc(controller.reconciles); } });
   let ready = false;
   const http = await startHttpServer(cfg.httpAddress, registry, () => ready);
   const stopSignal = termination();
   const abort = new AbortController();
   void stopSignal.then(() => { abort.abort(); });
   log.info({ version: VERSION, preset: cfg.preset, http: http?.port }, 'Starting controller');
+  // Every replica serves CSI (its provisioner sidecar elects its own leader); ready only once it listens.
+  const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), controller: controllerService({ client }) }, log });
   const elector = cfg.leaderElect ? await campaign(cfg, client, log, stopSignal) : undefined;
   if (elector !== undefined) ready = true; // a standby is healthy while it waits
   if (elector !== undefined && !elector.isLeader()) {
     await elector.release();
+    await csi.close();
     await http?.close();
     client.close();
     log.info('Stopped');
@@ -76,8 +85,9 @@ async function runController(cfg: ControllerConfig, log: Logger): Promise<void> 
   await Promise.race([controller.start(), stopSignal]);
   ready = !abort.signal.aborted;
   const signal = await stopSignal;
-  log.info({ signal }, 'Shutting down: finishing in-flight reconciles');
-  await controller.stop();
+  log.info({ signal }, 'Shutting down: finishing in-flight reconciles and CSI calls');
+  ready = false;
+  await Promise.all([controller.stop(), csi.close()]);
   await elector?.release();
   await http?.close();
   client.close();
@@ -87,12 +97,19 @@ async function runController(cfg: ControllerConfig, log: Logger): Promise<void> 
 async function runNode(cfg: NodeConfig, log: Logger): Promise<void> {
   const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
   const registry = metricsFor(client);
-  const http = await startHttpServer(cfg.httpAddress, registry, () => true);
-  log.info({ version: VERSION, node: cfg.nodeName }, 'Starting node service');
-  const signal = await termination();
-  log.info({ signal }, 'Shutting down');
+  let ready = false;
+  const http = await startHttpServer(cfg.httpAddress, registry, () => ready);
+  const stopSignal = termination();
+  log.info({ version: VERSION, node: cfg.nodeName, http: http?.port }, 'Starting node service');
+  const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), node: nodeService({ client, nodeName: cfg.nodeName }) }, log });
+  ready = true;
+  const signal = await stopSignal;
+  log.info({ signal }, 'Shutting down: finishing in-flight CSI calls');
+  ready = false;
+  await csi.close();
   await http?.close();
   client.close();
+  log.info('Stopped');
 }
 
 async function main(): Promise<void> {
