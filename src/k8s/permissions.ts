@@ -26,8 +26,6 @@ export interface Permission {
   notGranted?: string;
 }
 
-const CSI_SERVICES_PENDING = 'contract need of the CSI services (issue 4): not in src/ yet';
-
 export const PERMISSIONS: readonly Permission[] = [
   // Listener controller (src/controller)
   { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['list', 'watch'], who: 'controller', why: 'cache of the Listeners it reconciles' },
@@ -52,18 +50,19 @@ export const PERMISSIONS: readonly Permission[] = [
   },
 
   // CSI controller service: CreateVolume (contract, "CreateVolume")
-  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-controller', why: 'the PVC\'s annotations choose the listener', notInCode: CSI_SERVICES_PENDING },
-  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-controller', why: 'the class decides the volume\'s topology', notInCode: CSI_SERVICES_PENDING },
-  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get'], who: 'csi-controller', why: 'the class of a Listener named by a PVC', notInCode: CSI_SERVICES_PENDING },
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-controller', why: 'the PVC\'s annotations choose the listener' },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-controller', why: 'the class decides the volume\'s topology' },
+  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get'], who: 'csi-controller', why: 'the class of a Listener named by a PVC' },
+  { group: '', resource: 'persistentvolumes', verbs: ['get'], who: 'csi-controller', why: 'ValidateVolumeCapabilities: whether the volume exists (NOT_FOUND otherwise)' },
 
   // CSI node service: NodePublishVolume (contract, "NodePublishVolume")
-  { group: '', resource: 'persistentvolumes', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the volume\'s PV and labels it with its Listener', notInCode: CSI_SERVICES_PENDING },
-  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-node', why: 'the PV\'s claim', notInCode: CSI_SERVICES_PENDING },
-  { group: '', resource: 'pods', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the Pod and adds its mount label', notInCode: CSI_SERVICES_PENDING },
-  { group: '', resource: 'nodes', verbs: ['get'], who: 'csi-node', why: 'the addresses of its own Node', notInCode: CSI_SERVICES_PENDING },
-  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get', 'create'], who: 'csi-node', why: 'the volume\'s Listener, created for listener-class volumes', notInCode: CSI_SERVICES_PENDING },
-  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-node', why: 'the class of the volume\'s Listener (address type)', notInCode: CSI_SERVICES_PENDING },
-  { group: 'listeners.stackable.tech', resource: 'podlisteners', verbs: ['create', 'patch'], who: 'csi-node', why: 'the Pod\'s PodListeners (created, then merge-patched)', notInCode: CSI_SERVICES_PENDING },
+  { group: '', resource: 'persistentvolumes', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the volume\'s PV and labels it with its Listener' },
+  { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-node', why: 'the PV\'s claim' },
+  { group: '', resource: 'pods', verbs: ['get', 'patch'], who: 'csi-node', why: 'reads the Pod and adds its mount label' },
+  { group: '', resource: 'nodes', verbs: ['get'], who: 'csi-node', why: 'the addresses of its own Node' },
+  { group: 'listeners.stackable.tech', resource: 'listeners', verbs: ['get', 'create'], who: 'csi-node', why: 'the volume\'s Listener, created for listener-class volumes' },
+  { group: 'listeners.stackable.tech', resource: 'listenerclasses', verbs: ['get'], who: 'csi-node', why: 'the class of the volume\'s Listener (address type)' },
+  { group: 'listeners.stackable.tech', resource: 'podlisteners', verbs: ['create', 'patch'], who: 'csi-node', why: 'the Pod\'s PodListeners (created, then merge-patched)' },
 ];
 
 /**
