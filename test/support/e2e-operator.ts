@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Cluster } from './cluster.ts';
 import type { Proc, TestNode } from './node.ts';
 import { installCrds } from './operator.ts';
+import { eventually } from './k8s.ts';
 import { KubeClient } from '../../src/k8s/client.ts';
 import { DRIVER_NAME } from '../../src/constants.ts';
 
@@ -124,7 +125,22 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
     }).catch((e: unknown) => { log(`restarting ${c.name} failed: ${e instanceof Error ? e.message : String(e)}`); });
   };
   for (const c of components) await launch(c);
-  log(`operator started: controller + csi-provisioner, node service + registration on ${node.kubeletDir}`);
+
+  // Ready when kubelet has registered the driver (the CSINode lists it), as a DaemonSet Pod is.
+  const watcher = await KubeClient.fromKubeconfig(cluster.kubeconfig);
+  try {
+    await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node.name})`, async () => {
+      const n = await watcher.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node.name });
+      return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
+    }, 60_000);
+  } catch (e) {
+    stopping = true;
+    await Promise.all(components.map(async (c) => { await c.proc?.stop(); }));
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; logs in ${node.logDir}`, { cause: e });
+  } finally {
+    watcher.close();
+  }
+  log(`operator started: controller + csi-provisioner, node service + registration on ${node.kubeletDir}; driver registered with kubelet`);
 
   return {
     stateFile,
