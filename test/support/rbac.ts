@@ -1,10 +1,12 @@
 // Running the operator as a ServiceAccount of the real API server: a token from the TokenRequest
-// API, a kubeconfig with it, and a recording HTTP proxy in front of the API server that notes
+// API, a kubeconfig with it, and a recording HTTPS proxy in front of the API server that notes
 // every request (method, path, status) so a test can list the permissions the code really used.
-import http from 'node:http';
+// (HTTPS, because client-go sends no bearer token to a plain-HTTP server.)
+import { execFile } from 'node:child_process';
 import https from 'node:https';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from '../../src/k8s/client.ts';
@@ -20,16 +22,12 @@ export async function serviceAccountToken(admin: KubeClient, namespace: string, 
   return res.status.token;
 }
 
-/**
- * Writes a kubeconfig that authenticates with `token` against `server` (the recording proxy, plain
- * HTTP on loopback; @kubernetes/client-node accepts http:// only with insecure-skip-tls-verify);
- * returns its path.
- */
-export async function writeTokenKubeconfig(dir: string, server: string, token: string): Promise<string> {
+/** Writes a kubeconfig that authenticates with `token` against `server` (trusting `caPem`); returns its path. */
+export async function writeTokenKubeconfig(dir: string, server: string, caPem: string, token: string): Promise<string> {
   const file = path.join(dir, 'serviceaccount.kubeconfig');
   const config = {
     apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-    clusters: [{ name: 'local', cluster: { server, 'insecure-skip-tls-verify': server.startsWith('http://') } }],
+    clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
     users: [{ name: 'sa', user: { token } }],
     contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
   };
@@ -46,17 +44,24 @@ export interface RecordedRequest {
 }
 
 export interface RecordingProxy {
-  /** http://127.0.0.1:<port>: point a kubeconfig here. */
+  /** https://127.0.0.1:<port>: point a kubeconfig here. */
   url: string;
+  /** Its self-signed serving certificate (PEM), for the kubeconfig. */
+  caPem: string;
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
 
 /**
- * An HTTP proxy to the API server of `adminKubeconfig` (its server and CA only: each request keeps
- * its own Authorization header, so the API server authorizes the caller, not the admin).
+ * An HTTPS proxy (self-signed certificate for 127.0.0.1, made in `dir`) to the API server of
+ * `adminKubeconfig`, using only its server and CA: each request keeps its own Authorization
+ * header, so the API server authorizes the caller, not the admin.
  */
-export async function startRecordingProxy(adminKubeconfig: string): Promise<RecordingProxy> {
+export async function startRecordingProxy(adminKubeconfig: string, dir: string): Promise<RecordingProxy> {
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', '/CN=recording-proxy', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'proxy.key', '-out', 'proxy.crt'], { cwd: dir });
+  const caPem = await readFile(path.join(dir, 'proxy.crt'), 'utf8');
+  const key = await readFile(path.join(dir, 'proxy.key'), 'utf8');
   const kc = new KubeConfig();
   kc.loadFromFile(adminKubeconfig);
   const cluster = kc.getCurrentCluster();
@@ -66,7 +71,7 @@ export async function startRecordingProxy(adminKubeconfig: string): Promise<Reco
   const upstream = new URL(cluster.server);
   const agent = new https.Agent({ ca: opts.ca, keepAlive: true });
   const requests: RecordedRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const server = https.createServer({ cert: caPem, key }, (req, res) => {
     const url = new URL(req.url ?? '/', upstream);
     const headers = { ...req.headers, host: upstream.host };
     const forward = https.request(url, { method: req.method, headers, agent }, (up) => {
@@ -85,7 +90,8 @@ export async function startRecordingProxy(adminKubeconfig: string): Promise<Reco
   await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${port}`,
+    caPem,
     requests,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
