@@ -10,8 +10,6 @@ import { defaultAddressFiles, e2eClient, e2eState, ephemeralListenerVolume, wait
 import { eventually, freshNamespace } from '../support/k8s.ts';
 import { PODS, at } from '../../src/k8s/resources.ts';
 
-const PLUGIN = ['node-service', 'node-driver-registrar'];
-
 function registrations(logFile: string): number {
   return readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"plugin_registered":true')).length;
 }
@@ -46,7 +44,9 @@ test('scenario 7: restarting the node plugin re-registers it with kubelet; new P
   const expected = { address: `before-listener.${ns}.svc.cluster.local`, ports: { http: WEB_PORT } };
   assert.deepEqual(await defaultAddressFiles(running, 'listener', ['http']), expected);
 
-  // Restart the DaemonSet Pod: both containers get SIGTERM; the supervisor starts them again.
+  // Restart the DaemonSet Pod: each of its containers gets SIGTERM; the supervisor starts them again.
+  const PLUGIN = Object.keys(before.components).filter((n) => before.components[n]?.workload === 'DaemonSet');
+  assert.deepEqual([...PLUGIN].sort(), ['csi-node-service', 'node-driver-registrar']);
   const registrarLog = before.components['node-driver-registrar']?.logFile ?? '';
   const registeredBefore = registrations(registrarLog);
   for (const name of PLUGIN) {

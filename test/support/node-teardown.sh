@@ -55,6 +55,8 @@ for p in /proc/[0-9]*; do
   case $cmd in *containerd-shim*"$sock"*) kill -KILL "${p#/proc/}" 2>/dev/null ;; esac
 done
 for s in "${shim_sockets[@]}"; do rm -f "$s"; done
+# containerd creates these fixed directories whatever its config; only empty ones go.
+rmdir /run/containerd/s /run/containerd 2>/dev/null
 
 # 3. Every process left in our cgroup tree (the containers), then the cgroups themselves.
 cg_dirs=()
