@@ -29,6 +29,7 @@ const MEASURES: Measure[] = [
   { name: 'create: reconciles per Listener', get: (r) => (r.create?.reconciles === undefined ? undefined : r.create.reconciles / Math.max(1, r.create.completed)), fmt: num(2) },
   { name: 'create: operator CPU (s)', get: (r) => r.create?.requests.cpuSeconds.operator, fmt: num(1) },
   { name: 'create: kube-apiserver CPU (s)', get: (r) => r.create?.requests.cpuSeconds.apiserver, fmt: num(1) },
+  { name: 'raw limit: kube-apiserver CPU (s)', get: (r) => r.raw?.cpuSeconds.apiserver, fmt: num(1) },
   { name: 'create: machine busy (%)', get: (r) => (r.create === undefined ? undefined : 100 * r.create.requests.machineBusy), fmt: num(0) },
   { name: 'restart: start → ready (s)', get: (r) => (r.restart?.readyMs === undefined ? undefined : r.restart.readyMs / 1000), fmt: num(2) },
   { name: 'restart: start → idle (s) (target ≤ 30 at N = 10000)', get: (r) => (r.restart?.idleMs === undefined ? undefined : r.restart.idleMs / 1000), fmt: num(2) },

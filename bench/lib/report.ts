@@ -134,6 +134,7 @@ export function rows(r: BenchResult): Row[] {
       { scenario: 'raw limit', measure: 'Listeners ready', value: `${r.raw.completed}/${r.raw.n}${r.raw.failures > 0 ? `, ${r.raw.failures} failed` : ''}` },
       { scenario: 'raw limit', measure: 'throughput', value: `${fmtNum(r.raw.throughputPerSec)} Listeners/s (${fmtNum(r.raw.writesPerListener, 2)} writes/Listener)` },
       { scenario: 'raw limit', measure: 'create→ready p50/p90/p99/max', value: lat(r.raw.latencyMs) },
+      { scenario: 'raw limit', measure: 'CPU', value: `kube-apiserver ${fmtNum(r.raw.cpuSeconds.apiserver)} s, bench ${fmtNum(r.raw.cpuSeconds.bench)} s; machine ${fmtNum(r.raw.machineBusy * 100, 0)}% busy` },
     );
   }
   if (r.restart !== undefined) out.push(...restartRows(r.restart));

@@ -146,8 +146,14 @@ export function isControllerWrite(k: RequestKey): boolean {
   return k.group === LISTENER_GROUP || (k.group === '' && k.resource === 'services' && k.subresource === '') || k.group === 'events.k8s.io';
 }
 
+/**
+ * The only reads the controller's code makes: the LIST of each cache, and a GET of a Service it
+ * does not have cached (it may be someone else's). Other GETs in the window are other clients'
+ * (the controller-manager GETs Nodes, for one).
+ */
 export function isControllerRead(k: RequestKey): boolean {
-  return READ_VERBS.has(k.verb) && CONTROLLER_READ_RESOURCES.has(k.resource);
+  if (k.verb === 'LIST') return CONTROLLER_READ_RESOURCES.has(k.resource);
+  return k.verb === 'GET' && k.group === '' && k.resource === 'services';
 }
 
 /** The node service's requests: everything on its resources except the status writes the controller-manager makes. */

@@ -13,7 +13,7 @@ import { conditionTime, withReadyCondition } from '../../src/core/conditions.ts'
 import type { Node, Service } from '../../src/core/kube.ts';
 import { APPLIED_HASH_ANNOTATION } from '../../src/controller/reconcile.ts';
 import { contentHash } from '../../src/util/stable-json.ts';
-import { closedLoop, type BenchContext } from '../lib/context.ts';
+import { closedLoop, delta, snapshot, type BenchContext } from '../lib/context.ts';
 import { CLASS_NAMES, CLASS_TYPES, RAW_NS, classOf, listenerBody, listenerName, nodeAddresses, nodeName, nodeOf, type ClassType } from '../lib/fixtures.ts';
 import { copyTally, diff, tallyClient, toRecord, total, WRITE_VERBS } from '../lib/requests.ts';
 import { lbIp, lbStatusPatch } from '../lib/watchers.ts';
@@ -24,6 +24,8 @@ export interface RawResult extends LatencyResult {
   /** The bare client's requests by key, and writes per Listener. */
   requests: Record<string, number>;
   writesPerListener: number;
+  cpuSeconds: { apiserver: number; bench: number };
+  machineBusy: number;
 }
 
 export async function runRaw(ctx: BenchContext): Promise<RawResult> {
@@ -38,6 +40,7 @@ export async function runRaw(ctx: BenchContext): Promise<RawResult> {
       classes[type] = parsed.value;
     }
     const before = copyTally(tally);
+    const snapBefore = await snapshot(ctx, undefined);
     let lb = 1 << 15; // a different load-balancer address range from the cloud loop's
     ctx.log(`raw limit: ${n} Listeners, ${ctx.opts.concurrency} closed-loop workers, bare client`);
     const loop = await closedLoop(n, ctx.opts.concurrency, deadlineFor(n), async (i) => {
@@ -67,12 +70,16 @@ export async function runRaw(ctx: BenchContext): Promise<RawResult> {
       const end = await ready;
       return { start, end, label: type };
     });
+    const snapAfter = await snapshot(ctx, undefined);
+    const d = delta(snapBefore, snapAfter);
     const requests = diff(copyTally(tally), before);
     const result = latencyResult(n, ctx.opts.concurrency, loop);
     return {
       ...result,
       requests: toRecord(requests),
       writesPerListener: total(requests, (k) => WRITE_VERBS.has(k.verb)) / Math.max(1, result.completed),
+      cpuSeconds: { apiserver: d.cpuSeconds.apiserver, bench: d.cpuSeconds.bench },
+      machineBusy: d.machineBusy,
     };
   } finally {
     client.close();
