@@ -7,7 +7,7 @@
 // then renamed onto the endpoint path. Nobody but the owner can reach it while it still has the
 // umask's wider mode, and it appears at the endpoint already 0600: no window where it is wider,
 // and no process-wide umask change (which would also narrow the files the node service writes).
-// On close, the socket is removed if it is still ours (same inode).
+// On close, the socket is removed if it is still ours (same inode and change time).
 //
 // Funnel: every RPC is logged (method, volume id / name / target path, duration, code); a typed
 // error becomes its gRPC status through toGrpcStatus; anything thrown becomes INTERNAL with the
@@ -87,9 +87,9 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
   if (opts.services.node !== undefined) {
     server.addService(proto.Node.service, funnel('Node', proto.Node.service, opts.services.node, log));
   }
-  let ino: number;
+  let identity: SocketIdentity;
   try {
-    ino = await listenPrivately(server, endpoint, log);
+    identity = await listenPrivately(server, endpoint, log);
   } catch (e) {
     server.forceShutdown();
     throw new Error(`cannot listen on the CSI socket ${endpoint}`, { cause: e });
@@ -100,7 +100,7 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
   return {
     endpoint,
     close: () => {
-      closing ??= shutdown(server, endpoint, ino, opts.shutdownGraceMs ?? 10_000, log);
+      closing ??= shutdown(server, endpoint, identity, opts.shutdownGraceMs ?? 10_000, log);
       return closing;
     },
   };
@@ -176,8 +176,17 @@ function requestFields(request: unknown): Record<string, string> {
 
 // ---- the socket ----------------------------------------------------------------------------------
 
-/** Binds `server` so that `endpoint` appears already owner-only. Returns the socket's inode. */
-async function listenPrivately(server: grpc.Server, endpoint: string, log: Logger): Promise<number> {
+/**
+ * Which socket file is ours: its inode and change time. (An inode number alone can be reused at
+ * once by a successor's socket after ours is removed; the change time tells them apart.)
+ */
+interface SocketIdentity {
+  readonly ino: number;
+  readonly ctimeMs: number;
+}
+
+/** Binds `server` so that `endpoint` appears already owner-only. */
+async function listenPrivately(server: grpc.Server, endpoint: string, log: Logger): Promise<SocketIdentity> {
   if (!endpoint.startsWith('/')) throw new Error(`the CSI endpoint must be an absolute path, got ${JSON.stringify(endpoint)}`);
   if (Buffer.byteLength(endpoint) > MAX_SOCKET_PATH_BYTES) throw new Error(`the socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes`);
   const dir = dirname(endpoint);
@@ -197,7 +206,8 @@ async function listenPrivately(server: grpc.Server, endpoint: string, log: Logge
     });
     await chmod(temp, SOCKET_MODE);
     await rename(temp, endpoint);
-    return (await lstat(endpoint)).ino;
+    const { ino, ctimeMs } = await lstat(endpoint);
+    return { ino, ctimeMs };
   } finally {
     await rm(privateDir, { recursive: true, force: true });
   }
@@ -215,7 +225,7 @@ async function removeStaleSocket(endpoint: string, log: Logger): Promise<void> {
   log.info({ endpoint }, 'Removed a stale CSI socket');
 }
 
-async function shutdown(server: grpc.Server, endpoint: string, ino: number, graceMs: number, log: Logger): Promise<void> {
+async function shutdown(server: grpc.Server, endpoint: string, ours: SocketIdentity, graceMs: number, log: Logger): Promise<void> {
   log.info('CSI server shutting down');
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
@@ -230,6 +240,6 @@ async function shutdown(server: grpc.Server, endpoint: string, ino: number, grac
   });
   // Only our own socket: a successor may already have replaced it.
   const stat = await lstat(endpoint).catch(() => undefined);
-  if (stat?.isSocket() === true && stat.ino === ino) await rm(endpoint, { force: true });
+  if (stat?.isSocket() === true && stat.ino === ours.ino && stat.ctimeMs === ours.ctimeMs) await rm(endpoint, { force: true });
   log.info('CSI server stopped');
 }
