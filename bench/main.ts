@@ -4,7 +4,7 @@
 //
 //   node bench/main.ts [--listeners N] [--nodes K] [--publish M] [--concurrency C]
 //                      [--operator-cmd "..."] [--node-cmd "..."] [--out bench/results]
-//                      [--scenarios create,restart,csi-publish,raw] [--cpu-prof]
+//                      [--scenarios create,restart,csi-publish,raw] [--rounds 4] [--cpu-prof]
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,17 +13,17 @@ import { startCluster, type Cluster } from '../test/support/cluster.ts';
 import { buildTools } from '../test/support/tools.ts';
 import { installCrds } from '../test/support/operator.ts';
 import { KubeClient } from '../src/k8s/client.ts';
+import { LISTENERS } from '../src/k8s/resources.ts';
 import { REPO_ROOT, startOperator, type BenchContext, type BenchOptions } from './lib/context.ts';
-import { BENCH_NS, CLASS_NAMES, RAW_NS, createClasses, createNamespace, createNodes, createPinnedPvs } from './lib/fixtures.ts';
+import { BENCH_NS, CLASS_NAMES, RAW_LISTENERS, RAW_NS, createClasses, createNamespace, createNodes, createPinnedPvs, installRawCrd } from './lib/fixtures.ts';
 import { sleep, type OperatorProcess } from './lib/process.ts';
 import { evaluateTargets, renderText, type BenchResult, type MemoryResult } from './lib/report.ts';
 import { tallyClient } from './lib/requests.ts';
 import { latencySvg, type Panel } from './lib/svg.ts';
 import { CloudLoop, ReadyTracker } from './lib/watchers.ts';
-import { runCreate } from './scenarios/create.ts';
 import { runCsiPublish } from './scenarios/csi-publish.ts';
-import { runRaw } from './scenarios/raw.ts';
 import { runRestart } from './scenarios/restart.ts';
+import { runThroughput } from './scenarios/throughput.ts';
 
 const SCENARIOS = ['create', 'restart', 'csi-publish', 'raw'] as const;
 const DEFAULT_OPERATOR_CMD = 'node src/main.ts run controller';
@@ -47,19 +47,20 @@ function parseOptions(argv: string[]): BenchOptions {
     .addOption(new Option('--nodes <k>', 'Node objects to register').default(10).argParser(int(1, 1000)))
     .addOption(new Option('--publish <m>', 'NodePublishVolume calls').default(200).argParser(int(1, 10_000)))
     .addOption(new Option('--concurrency <c>', 'closed-loop workers for create and raw (the operator reconciles 16 at once by default)').default(16).argParser(int(1, 256)))
+    .addOption(new Option('--rounds <r>', 'create and raw limit run interleaved in this many rounds each').default(4).argParser(int(1, 100)))
     .addOption(new Option('--publish-concurrency <c>', 'NodePublishVolume calls at once').default(1).argParser(int(1, 64)))
     .addOption(new Option('--operator-cmd <cmd>', 'command that starts the controller').default(DEFAULT_OPERATOR_CMD))
     .addOption(new Option('--node-cmd <cmd>', 'command that starts the node service (default: the operator command with "run node")'))
     .addOption(new Option('--out <dir>', 'directory for results').default('bench/results'))
-    .addOption(new Option('--scenarios <list>', `comma-separated subset of ${SCENARIOS.join(',')} (restart and csi-publish need create)`).default(SCENARIOS.join(',')))
+    .addOption(new Option('--scenarios <list>', `comma-separated subset of ${SCENARIOS.join(',')} (restart, csi-publish and raw need create; raw runs interleaved with it)`).default(SCENARIOS.join(',')))
     .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of every operator process (when its command starts node)').default(false));
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; operatorCmd: string; nodeCmd?: string; out: string; scenarios: string; cpuProf: boolean }>();
+  const o = program.opts<{ listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; rounds: number; operatorCmd: string; nodeCmd?: string; out: string; scenarios: string; cpuProf: boolean }>();
   const scenarios = new Set(o.scenarios.split(',').map((s) => s.trim()).filter((s) => s !== ''));
   for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) program.error(`unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
-  if (scenarios.has('restart') || scenarios.has('csi-publish')) scenarios.add('create');
+  if (scenarios.has('restart') || scenarios.has('csi-publish') || scenarios.has('raw')) scenarios.add('create');
   const nodeCmd = o.nodeCmd ?? (/\brun\s+controller\s*$/.test(o.operatorCmd) ? o.operatorCmd.replace(/\brun\s+controller\s*$/, 'run node') : 'node src/main.ts run node');
-  return { listeners: o.listeners, nodes: o.nodes, publish: o.publish, concurrency: o.concurrency, publishConcurrency: o.publishConcurrency, operatorCmd: o.operatorCmd, nodeCmd, out: o.out, cpuProf: o.cpuProf, scenarios };
+  return { listeners: o.listeners, nodes: o.nodes, publish: o.publish, concurrency: o.concurrency, publishConcurrency: o.publishConcurrency, rounds: o.rounds, operatorCmd: o.operatorCmd, nodeCmd, out: o.out, cpuProf: o.cpuProf, scenarios };
 }
 
 const log = (line: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`); };
@@ -103,36 +104,35 @@ async function bytesOf(op: OperatorProcess): Promise<MemoryResult & { ok: boolea
   return { listeners: 0, rssBytes: find('process_resident_memory_bytes'), heapUsedBytes: find('nodejs_heap_size_used_bytes'), peakRssBytes: await op.peakRssBytes(), ok: m !== undefined };
 }
 
-async function runScenarios(ctx: BenchContext, result: Omit<BenchResult, 'targets' | 'finishedAt'>): Promise<void> {
+async function runScenarios(ctx: BenchContext, result: Omit<BenchResult, 'targets' | 'finishedAt'>, rawTracker: ReadyTracker | undefined): Promise<void> {
   const s = ctx.opts.scenarios;
-  let op: OperatorProcess | undefined;
+  const op = await startOperator(ctx, { cmd: ctx.opts.operatorCmd, phase: 'controller' });
+  let current = op;
   try {
+    await op.waitReady(120_000);
     if (s.has('create')) {
-      op = await startOperator(ctx, { cmd: ctx.opts.operatorCmd, phase: 'controller' });
-      await op.waitReady(120_000);
       const cloud = new CloudLoop(ctx.cloud, BENCH_NS);
       await cloud.start();
       try {
-        result.create = await runCreate(ctx, op, cloud);
+        const t = await runThroughput(ctx, { op, cloud, rawTracker });
+        result.create = t.create;
+        result.raw = t.raw;
       } finally {
         await cloud.stop();
       }
       const mem = await bytesOf(op);
       result.memory = { listeners: result.create.completed, rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes, peakRssBytes: mem.peakRssBytes };
     }
-    if (s.has('restart') && op !== undefined) {
+    if (s.has('restart')) {
       const r = await runRestart(ctx, op, result.create?.completed ?? 0);
-      op = r.op;
+      current = r.op;
       result.restart = r.result;
     }
-    if (s.has('csi-publish')) result.csiPublish = await runCsiPublish(ctx, op);
+    if (s.has('csi-publish')) result.csiPublish = await runCsiPublish(ctx, current);
   } finally {
-    if (op !== undefined) {
-      const code = await op.stop();
-      if (code !== 0) result.errors.push(`the controller exited with code ${String(code)} on SIGTERM`);
-    }
+    const code = await current.stop();
+    if (code !== 0) result.errors.push(`the controller exited with code ${String(code)} on SIGTERM`);
   }
-  if (s.has('raw')) result.raw = await runRaw(ctx);
 }
 
 async function main(): Promise<void> {
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     startedAt: started.toISOString(),
     machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100), node: process.version, kernel: os.release() },
     apiserver: '',
-    params: { listeners: opts.listeners, nodes: opts.nodes, publish: opts.publish, concurrency: opts.concurrency, publishConcurrency: opts.publishConcurrency, operatorCmd: opts.operatorCmd, nodeCmd: opts.nodeCmd, cpuProf: opts.cpuProf, scenarios: [...opts.scenarios] },
+    params: { listeners: opts.listeners, nodes: opts.nodes, publish: opts.publish, concurrency: opts.concurrency, publishConcurrency: opts.publishConcurrency, rounds: opts.rounds, operatorCmd: opts.operatorCmd, nodeCmd: opts.nodeCmd, cpuProf: opts.cpuProf, scenarios: [...opts.scenarios] },
     errors: [],
   };
   log(`results in ${runDir}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -180,14 +180,22 @@ async function main(): Promise<void> {
       log(`waiting ${(settle / 1000).toFixed(0)} s for the garbage collector to discover the CRDs`);
       await sleep(settle);
     }
-    const tracker = new ReadyTracker(admin, CLASS_NAMES.NodePort);
+    const tracker = new ReadyTracker(admin, LISTENERS, CLASS_NAMES.NodePort);
     await tracker.start();
     stoppers.push(() => tracker.stop());
+    let rawTracker: ReadyTracker | undefined;
+    if (opts.scenarios.has('raw')) {
+      await installRawCrd(admin);
+      rawTracker = new ReadyTracker(admin, RAW_LISTENERS, CLASS_NAMES.NodePort);
+      await rawTracker.start();
+      const t = rawTracker;
+      stoppers.push(() => t.stop());
+    }
     const ctx: BenchContext = {
       cluster, admin, adminTally, cloud, cloudTally, tracker, opts, runDir, socketDir: scratch, repoRoot: REPO_ROOT, log,
       api: { server: cluster.server, ca: cluster.pki.caCert, cert: cluster.pki.adminCert, key: cluster.pki.adminKey },
     };
-    await runScenarios(ctx, result);
+    await runScenarios(ctx, result, rawTracker);
   } catch (e) {
     result.errors.push(e instanceof Error ? (e.stack ?? e.message) : String(e));
     log(`failed: ${e instanceof Error ? e.message : String(e)}`);

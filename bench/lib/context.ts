@@ -16,6 +16,7 @@ export interface BenchOptions {
   publish: number;
   concurrency: number;
   publishConcurrency: number;
+  rounds: number;
   operatorCmd: string;
   nodeCmd: string;
   out: string;

@@ -2,11 +2,21 @@
 // ListenerClasses (one per Service type), pinned PVs for NodePort Listeners, the Listeners
 // themselves, and the PV/PVC/Pod triples NodePublishVolume reads.
 import { isConflict, type KubeClient } from '../../src/k8s/client.ts';
-import { LISTENER_CLASSES, NAMESPACES, NODES, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, PODS, at } from '../../src/k8s/resources.ts';
-import { ANNOTATION_LISTENER_NAME, DRIVER_NAME, GROUP_VERSION, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, TOPOLOGY_KEY_HOSTNAME } from '../../src/constants.ts';
+import { CRDS, LISTENER_CLASSES, NAMESPACES, NODES, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, PODS, at } from '../../src/k8s/resources.ts';
+import { buildCrds } from '../../src/crd/index.ts';
+import { API_GROUP, ANNOTATION_LISTENER_NAME, DRIVER_NAME, GROUP_VERSION, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, TOPOLOGY_KEY_HOSTNAME } from '../../src/constants.ts';
 
 export const BENCH_NS = 'bench';
 export const RAW_NS = 'bench-raw';
+
+/**
+ * The raw limit writes its Listeners as a twin kind: the Listener CRD under another group, same
+ * schema and status subresource, so the API server does the same work while the operator (which
+ * keeps running between the interleaved rounds) never sees them.
+ */
+export const RAW_GROUP = 'rawbench.listeners.example';
+export const RAW_LISTENERS = { group: RAW_GROUP, version: 'v1alpha1', plural: 'listeners' };
+export const RAW_GROUP_VERSION = `${RAW_GROUP}/v1alpha1`;
 
 export type ClassType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 export const CLASS_TYPES: readonly ClassType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
@@ -46,9 +56,9 @@ export function nodeAddresses(k: number): { type: string; address: string }[] {
   ];
 }
 
-export function listenerBody(ns: string, i: number): Record<string, unknown> {
+export function listenerBody(ns: string, i: number, apiVersion = GROUP_VERSION): Record<string, unknown> {
   return {
-    apiVersion: GROUP_VERSION, kind: 'Listener',
+    apiVersion, kind: 'Listener',
     metadata: { name: listenerName(i), namespace: ns, labels: { 'bench.listeners.stackable.tech/run': 'create' } },
     spec: { className: CLASS_NAMES[classOf(i)], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
   };
@@ -183,3 +193,22 @@ export async function createCsiVolume(client: KubeClient, o: { ns: string; i: nu
   };
 }
 
+
+interface CrdView { metadata: { name: string }; spec: { group: string }; status?: { conditions?: { type: string; status: string }[] } }
+
+/** Installs the twin Listener CRD of the raw limit and waits until it is served. */
+export async function installRawCrd(client: KubeClient): Promise<void> {
+  const listenerCrd = (buildCrds() as unknown as CrdView[]).find((c) => c.metadata.name === `listeners.${API_GROUP}`);
+  if (listenerCrd === undefined) throw new Error('the Listener CRD is missing from buildCrds()');
+  const twin = structuredClone(listenerCrd);
+  twin.metadata = { name: `listeners.${RAW_GROUP}` };
+  twin.spec.group = RAW_GROUP;
+  await client.apply(at(CRDS, undefined, twin.metadata.name), twin, 'listener-operator-bench', true);
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    const got = await client.get<CrdView>(at(CRDS, undefined, twin.metadata.name));
+    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`CRD ${twin.metadata.name} not established within 60 s`);
+}

@@ -21,7 +21,7 @@ export interface BenchResult {
   finishedAt: string;
   machine: { cpus: number; memGiB: number; loadAvgAtStart: number[]; node: string; kernel: string };
   apiserver: string;
-  params: { listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; operatorCmd: string; nodeCmd: string; cpuProf: boolean; scenarios: string[] };
+  params: { listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; rounds: number; operatorCmd: string; nodeCmd: string; cpuProf: boolean; scenarios: string[] };
   create?: CreateResult;
   memory?: MemoryResult;
   restart?: RestartResult;

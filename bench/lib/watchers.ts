@@ -2,9 +2,9 @@
 // a waiter at the moment a Listener's status is complete for its class ("create → status observed
 // through a watch"). CloudLoop is the stand-in cloud provider: it writes a load-balancer ingress
 // onto each LoadBalancer Service through the `status` subresource, as a cloud controller would.
-import type { KubeClient } from '../../src/k8s/client.ts';
+import type { KubeClient, ResourceRef } from '../../src/k8s/client.ts';
 import { Informer, objectKey } from '../../src/k8s/informer.ts';
-import { LISTENERS, SERVICES, at } from '../../src/k8s/resources.ts';
+import { SERVICES, at } from '../../src/k8s/resources.ts';
 import { LABEL_APP_MANAGED_BY, MANAGED_BY } from '../../src/constants.ts';
 import type { ListenerStatus } from '../../src/crd/index.ts';
 
@@ -29,9 +29,9 @@ export class ReadyTracker {
   private readonly waiters = new Map<string, Waiter>();
   private readonly nodePortClass: string;
 
-  constructor(client: KubeClient, nodePortClass: string) {
+  constructor(client: KubeClient, kind: Pick<ResourceRef, 'group' | 'version' | 'plural'>, nodePortClass: string) {
     this.nodePortClass = nodePortClass;
-    this.informer = new Informer<ListenerView>(client, at(LISTENERS, undefined), { onError: (e) => { process.stderr.write(`[bench] Listener watch: ${String(e)}\n`); } });
+    this.informer = new Informer<ListenerView>(client, at(kind, undefined), { onError: (e) => { process.stderr.write(`[bench] Listener watch: ${String(e)}\n`); } });
     this.informer.onChange((type, l) => {
       if (type === 'delete') return;
       const key = objectKey(l);

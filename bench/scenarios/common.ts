@@ -19,22 +19,25 @@ export interface LatencyResult {
   sampleLabels: string[];
 }
 
-export function latencyResult(n: number, concurrency: number, r: LoopResult): LatencyResult {
+/** One scenario's latencies over one or more chunks; throughput counts only the chunks' own time. */
+export function latencyResult(n: number, concurrency: number, loops: LoopResult[]): LatencyResult {
+  const latencies = loops.flatMap((l) => l.latencies);
+  const labels = loops.flatMap((l) => l.labels);
   const byClass: Record<string, number[]> = {};
-  r.latencies.forEach((l, i) => { (byClass[r.labels[i] ?? ''] ??= []).push(l); });
-  const wall = r.latencies.length > 0 ? (r.lastEnd - r.firstStart) / 1000 : Number.NaN;
+  latencies.forEach((l, i) => { (byClass[labels[i] ?? ''] ??= []).push(l); });
+  const wall = loops.reduce((s, l) => s + (l.latencies.length > 0 ? (l.lastEnd - l.firstStart) / 1000 : 0), 0);
   return {
     n, concurrency,
-    completed: r.latencies.length,
-    failures: r.failures,
-    firstErrors: r.firstErrors,
-    hitDeadline: r.hitDeadline,
+    completed: latencies.length,
+    failures: loops.reduce((s, l) => s + l.failures, 0),
+    firstErrors: loops.flatMap((l) => l.firstErrors).slice(0, 5),
+    hitDeadline: loops.some((l) => l.hitDeadline),
     wallSeconds: wall,
-    throughputPerSec: r.latencies.length / wall,
-    latencyMs: summarize(r.latencies),
+    throughputPerSec: latencies.length / wall,
+    latencyMs: summarize(latencies),
     latencyMsByClass: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, summarize(v)])),
-    samples: r.latencies.map((x) => Math.round(x * 100) / 100),
-    sampleLabels: r.labels,
+    samples: latencies.map((x) => Math.round(x * 100) / 100),
+    sampleLabels: labels,
   };
 }
 
@@ -81,4 +84,37 @@ export function accountController(a: Snapshot, b: Snapshot, extraOwn: Tally[] = 
     machineBusy: d.machineBusy,
     seconds: d.seconds,
   };
+}
+
+function addOpt(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a + b;
+}
+
+function addRecords(a: Record<string, number> | undefined, b: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** The accounts of several windows (the chunks of one scenario) as one; machineBusy time-weighted. */
+export function sumAccounts(xs: RequestAccount[]): RequestAccount {
+  const [first, ...rest] = xs;
+  if (first === undefined) throw new Error('no windows');
+  return rest.reduce((a, b) => {
+    const seconds = a.seconds + b.seconds;
+    return {
+      operatorByVerb: addRecords(a.operatorByVerb, b.operatorByVerb),
+      operatorWrites: addOpt(a.operatorWrites, b.operatorWrites),
+      operatorReads: addOpt(a.operatorReads, b.operatorReads),
+      operatorWatches: addOpt(a.operatorWatches, b.operatorWatches),
+      apiWrites: a.apiWrites + b.apiWrites,
+      apiReads: a.apiReads + b.apiReads,
+      apiByKey: addRecords(a.apiByKey, b.apiByKey) ?? {},
+      crossCheck: a.crossCheck === 'agree' && b.crossCheck === 'agree' ? 'agree' : a.crossCheck === 'no operator metrics' ? a.crossCheck : 'differ',
+      cpuSeconds: { operator: addOpt(a.cpuSeconds.operator, b.cpuSeconds.operator), apiserver: a.cpuSeconds.apiserver + b.cpuSeconds.apiserver, bench: a.cpuSeconds.bench + b.cpuSeconds.bench },
+      machineBusy: seconds > 0 ? (a.machineBusy * a.seconds + b.machineBusy * b.seconds) / seconds : Number.NaN,
+      seconds,
+    };
+  }, first);
 }

@@ -159,7 +159,7 @@ export async function runCsiPublish(ctx: BenchContext, controller: OperatorProce
     const ok = Math.max(1, loop.latencies.length);
     return {
       available: true,
-      ...latencyResult(m, ctx.opts.publishConcurrency, loop),
+      ...latencyResult(m, ctx.opts.publishConcurrency, [loop]),
       nodeRequestsByVerb: d.operatorRequests === undefined ? undefined : Object.fromEntries(Object.entries(d.operatorRequests).filter(([, x]) => x !== 0)),
       requestsPerCall: reads === undefined || writes === undefined ? undefined : (reads + writes) / ok,
       apiRequestsPerCall: total(attributed, isNodeServiceRequest) / ok,
