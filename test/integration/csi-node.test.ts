@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
+import fc from 'fast-check';
 import { labelValueFor, mountLabelKey } from '../../src/core/names.ts';
 import type { KubeClient } from '../../src/k8s/client.ts';
 import { LISTENERS, PERSISTENT_VOLUMES, POD_LISTENERS, PODS, SERVICES, at } from '../../src/k8s/resources.ts';
@@ -395,4 +396,48 @@ test('NodeUnpublishVolume removes the target path; a missing path is success', a
   assert.deepEqual(await f.plugin.csi.call('Node', 'NodeUnpublishVolume', req), {});
   assert.equal(await lstat(vol.target).catch(() => undefined), undefined);
   assert.deepEqual(await f.plugin.csi.call('Node', 'NodeUnpublishVolume', req), {}, 'again: still success');
+});
+
+test('property: hostile NodePublishVolume requests through the socket never crash the plugin or write anything', async (t) => {
+  const f = await nodeTest(t);
+  const root = path.join(f.dir, 'targets');
+  const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('', '.', '..', '../..', 'a/b', 'x\0y', 'ok-name', 'UPPER', 'a'.repeat(300)));
+  const targetPath = fc.oneof(
+    text.map((s) => path.join(root, encodeURIComponent(s) || 'empty', 'mount')),
+    text.map((s) => `${root}/${s}`),
+    fc.constantFrom('', '/', 'relative/mount', `${root}/../escape`, `${root}/./x`, `${root}\0/x`),
+  );
+  const often = <T,>(value: T): fc.Arbitrary<string | T> => fc.oneof({ weight: 1, arbitrary: text }, { weight: 4, arbitrary: fc.constant(value) });
+  const selector = fc.oneof(
+    { weight: 4, arbitrary: often('c').map((c) => ({ [CLASS]: c })) },
+    { weight: 2, arbitrary: often('shared').map((n) => ({ [NAME]: n })) },
+    { weight: 1, arbitrary: fc.tuple(text, text).map(([c, n]) => ({ [CLASS]: c, [NAME]: n })) },
+    { weight: 1, arbitrary: fc.constant({}) },
+  );
+  const context = fc.tuple(
+    fc.record({ 'csi.storage.k8s.io/pod.name': often('p'), 'csi.storage.k8s.io/pod.namespace': often(f.ns), extra: text }, { requiredKeys: ['csi.storage.k8s.io/pod.name', 'csi.storage.k8s.io/pod.namespace'] }),
+    selector,
+  ).map(([pod, sel]) => ({ ...pod, ...sel }));
+  const capability = fc.constantFrom(mountCapability, mountCapability, mountCapability, null, { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' as const } }, { mount: {} }, { mount: {}, access_mode: { mode: 'UNKNOWN' as const } });
+  const request = fc.record({ volume_id: often(`${f.ns}-pv`), target_path: targetPath, volume_capability: capability, volume_context: context, readonly: fc.boolean() });
+  const codes = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(request, async (req) => {
+      try {
+        await f.plugin.csi.call('Node', 'NodePublishVolume', req);
+        assert.fail('no hostile request can be published (none of its objects exist)');
+      } catch (e) {
+        const code = (e as { code?: status }).code;
+        const name = code === undefined ? 'none' : status[code];
+        codes.set(name, (codes.get(name) ?? 0) + 1);
+        assert.ok(code === status.INVALID_ARGUMENT || code === status.UNAVAILABLE || code === status.FAILED_PRECONDITION, `${name}: ${(e as Error).message}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
+  t.diagnostic(`codes: ${JSON.stringify(Object.fromEntries(codes))}`);
+  assert.equal(await lstat(root).catch(() => undefined), undefined, 'nothing was written');
+  assert.equal(await lstat(path.join(f.dir, 'escape')).catch(() => undefined), undefined);
+  assert.equal(f.plugin.kube.counts.create + f.plugin.kube.counts.patch, 0, 'no API write');
+  assert.deepEqual((await f.plugin.csi.call('Identity', 'Probe', {})).ready, { value: true }, 'still serving');
 });
