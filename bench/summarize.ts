@@ -16,7 +16,7 @@ const num = (d: number) => (v: number): string => v.toFixed(d);
 const MEASURES: Measure[] = [
   { name: 'create: throughput (Listeners/s)', get: (r) => r.create?.throughputPerSec, fmt: num(1) },
   { name: 'raw limit: throughput (Listeners/s)', get: (r) => r.raw?.throughputPerSec, fmt: num(1) },
-  { name: 'create as % of raw (target ≥ 70%)', get: (r) => (r.create !== undefined && r.raw !== undefined ? (100 * r.create.throughputPerSec) / r.raw.throughputPerSec : undefined), fmt: num(0) },
+  { name: 'create as % of raw (target ≥ 70%)', get: (r) => (r.create !== undefined && r.raw !== undefined ? (100 * r.create.throughputPerSec) / r.raw.throughputPerSec : undefined), fmt: num(1) },
   { name: 'create: p50 (ms)', get: (r) => r.create?.latencyMs.p50, fmt: ms },
   { name: 'create: p90 (ms)', get: (r) => r.create?.latencyMs.p90, fmt: ms },
   { name: 'create: p99 (ms) (target ≤ 2000 at N = 1000)', get: (r) => r.create?.latencyMs.p99, fmt: ms },

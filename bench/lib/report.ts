@@ -60,7 +60,7 @@ export function evaluateTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     ? { id: 'csi-publish-p50', target: 'csi-publish p50 ≤ 30 ms', value: '-', status: 'not measured' as const, note: `not available: ${csi.reason}` }
     : judge({ id: 'csi-publish-p50', target: 'csi-publish p50 ≤ 30 ms', value: csi?.available === true ? csi.latencyMs.p50 : undefined, ok: (v) => v <= 30, show: (v) => `${fmtMs(v)} ms` });
   return [
-    judge({ id: 'create-throughput', target: 'create throughput ≥ 70% of the raw limit', value: ratio, ok: (v) => v >= 0.7, show: (v) => `${(v * 100).toFixed(0)}%` }),
+    judge({ id: 'create-throughput', target: 'create throughput ≥ 70% of the raw limit', value: ratio, ok: (v) => v >= 0.7, show: (v) => `${(v * 100).toFixed(1)}%` }),
     judge({ id: 'create-p99', target: 'p99 create→ready ≤ 2 s (N = 1000)', value: r.create?.latencyMs.p99, ok: (v) => v <= 2000, show: (v) => `${fmtMs(v)} ms`, note: at(1000) }),
     judge({ id: 'restart-writes', target: 'restart: 0 writes', value: restartWrites, ok: (v) => v === 0, show: (v) => String(v) }),
     judge({ id: 'restart-idle', target: 'restart: idle within 30 s (N = 10000)', value: r.restart?.idleMs, ok: (v) => v <= 30_000, show: (v) => `${fmtNum(v / 1000, 2)} s`, note: at(10_000) }),
@@ -90,7 +90,7 @@ function cpu(c: { operator: number | undefined; apiserver: number; bench: number
 function createRows(c: CreateResult, raw: RawResult | undefined): Row[] {
   const rows: Row[] = [
     { scenario: 'create', measure: 'Listeners ready', value: `${c.completed}/${c.n}${c.failures > 0 ? `, ${c.failures} failed` : ''}${c.hitDeadline ? ', deadline hit' : ''} (${c.concurrency} workers)` },
-    { scenario: 'create', measure: 'throughput', value: `${fmtNum(c.throughputPerSec)} Listeners/s${raw === undefined ? '' : ` = ${(100 * c.throughputPerSec / raw.throughputPerSec).toFixed(0)}% of raw`}` },
+    { scenario: 'create', measure: 'throughput', value: `${fmtNum(c.throughputPerSec)} Listeners/s${raw === undefined ? '' : ` = ${(100 * c.throughputPerSec / raw.throughputPerSec).toFixed(1)}% of raw`}` },
     { scenario: 'create', measure: 'create→ready p50/p90/p99/max', value: lat(c.latencyMs) },
   ];
   for (const [cls, s] of Object.entries(c.latencyMsByClass)) rows.push({ scenario: 'create', measure: `  ${cls} p50/p90/p99/max`, value: lat(s) });
