@@ -121,6 +121,7 @@ fi
 # 7. Files and the lock. The logs of the last run are kept for a look after a failure.
 if [ -n "${KEEP_LOGS:-}" ] && [ -d "$dir/logs" ]; then
   rm -rf "$KEEP_LOGS" && cp -r "$dir/logs" "$KEEP_LOGS" 2>/dev/null
+  [ -d "$dir/pod-logs" ] && cp -r "$dir/pod-logs" "$KEEP_LOGS/pods" 2>/dev/null
 fi
 left=$(awk -v d="$dir" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)
 if [ "$left" -eq 0 ]; then

@@ -15,6 +15,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +37,8 @@ const NODE_VETH = 'le2e-node';
 const NODE_VETH_PEER = 'le2e-peer';
 const NODE_BRIDGE = 'le2e-cni0';
 const GUARD_CHAIN = 'LE2E-FORWARD';
+/** The API server relay's port on the node IP (the kubernetes Service's endpoint). */
+const API_RELAY_PORT = 6443;
 const CNI_NETWORK = 'listener-e2e';
 const CGROUP_NAME = 'listener-e2e';
 const LOCK_DIR = '/run/listener-e2e-node.lock';
@@ -70,6 +73,10 @@ export interface TestNode {
   /** kubelet --root-dir: the CSI plugin and registration sockets live under it. */
   kubeletDir: string;
   logDir: string;
+  /** kubelet's podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log */
+  podLogsDir: string;
+  /** Imports docker-archive tarballs into containerd's k8s.io namespace (for imagePullPolicy IfNotPresent/Never). */
+  importImages(archives: string[]): Promise<void>;
   /** Starts a helper process (an operator component) that the node's teardown also stops. */
   spawn(name: string, argv: string[], env?: Record<string, string>): Promise<Proc>;
   stop(): Promise<void>;
@@ -254,7 +261,9 @@ function cniConfig(dir: string): string {
     name: CNI_NETWORK,
     plugins: [
       {
-        type: 'bridge', bridge: NODE_BRIDGE, isGateway: true, ipMasq: false, hairpinMode: true,
+        // The default route points at the bridge: Service IPs are translated on the host; anything
+        // else stops there (ip_forward is left alone, and the guard chain drops it).
+        type: 'bridge', bridge: NODE_BRIDGE, isGateway: true, isDefaultGateway: true, ipMasq: false, hairpinMode: true,
         ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: POD_GATEWAY }]], dataDir: path.join(dir, 'cni', 'ipam') },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
@@ -357,6 +366,56 @@ async function setupNetwork(dir: string, log: (l: string) => void): Promise<void
   await writeFile(path.join(dir, 'cni', 'net.d', '10-listener-e2e.conflist'), cniConfig(dir));
 }
 
+/**
+ * Pods reach the API server as in any cluster, through the `kubernetes` Service (10.96.0.1:443,
+ * which kubelet puts into every container's environment). The API server of cluster.ts listens on
+ * loopback only and manages no endpoints for that Service, so: a TCP relay on the node IP (TLS
+ * passes through untouched; the serving certificate names 10.96.0.1) and an EndpointSlice for the
+ * Service pointing at it; kube-proxy does the rest.
+ */
+async function exposeApiServer(cluster: Cluster): Promise<{ close(): Promise<void> }> {
+  const api = new URL(cluster.server);
+  const open = new Set<Socket>();
+  const relay = createServer((inbound) => {
+    const outbound = connect(Number(api.port), api.hostname);
+    for (const s of [inbound, outbound]) {
+      open.add(s);
+      s.on('close', () => { open.delete(s); });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => { outbound.destroy(); });
+    outbound.on('error', () => { inbound.destroy(); });
+  });
+
+  relay.maxConnections = 200; // bounded
+  await new Promise<void>((resolve, reject) => {
+    relay.once('error', reject);
+    relay.listen(API_RELAY_PORT, NODE_IP, () => { resolve(); });
+  });
+  const client = await KubeClient.fromKubeconfig(cluster.kubeconfig);
+  try {
+    await client.apply({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespace: 'default', name: 'kubernetes' }, {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'listener-e2e-node' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: API_RELAY_PORT, protocol: 'TCP' }],
+    }, 'listener-e2e-node', true);
+  } catch (e) {
+    relay.close();
+    throw e;
+  } finally {
+    client.close();
+  }
+  return {
+    // server.close() waits for open connections, and the Pods' watches never end: cut them.
+    close: () => new Promise<void>((resolve) => {
+      relay.close(() => { resolve(); });
+      for (const s of open) s.destroy();
+    }),
+  };
+}
+
 interface NodeStatus { status?: { conditions?: { type: string; status: string; message?: string }[] } }
 
 export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promise<TestNode> {
@@ -387,9 +446,11 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
 
   const procs: Proc[] = [];
   let stopped = false;
+  let apiProxy: { close(): Promise<void> } | undefined;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    await apiProxy?.close();
     for (const p of [...procs].reverse()) await p.stop();
     janitor.stdin?.end();
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => { resolve('timeout'); }, 120_000).unref());
@@ -458,8 +519,12 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
       const r = await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`, { signal: AbortSignal.timeout(2000) });
       return r.ok ? true : undefined;
     });
-    log(`node ready in ${Date.now() - t0} ms (logs in ${logDir})`);
-    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, spawn: spawnProc, stop };
+    apiProxy = await exposeApiServer(cluster);
+    log(`node ready in ${Date.now() - t0} ms (logs in ${logDir}); Pods reach the API server through the kubernetes Service`);
+    const importImages = async (archives: string[]): Promise<void> => {
+      for (const a of archives) await sh('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', a]);
+    };
+    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, spawn: spawnProc, stop };
   } catch (e) {
     await stop();
     throw e;
