@@ -1,52 +1,75 @@
-// Demo: a real control plane, the operator as its own process (`listener-operator run
-// controller`), the preset ListenerClasses, and a Listener whose Service and addresses appear.
-import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The demo: a real control plane, a real node (kubelet, containerd, kube-proxy), the operator
+// deployed from our Helm chart (as Pods from locally assembled images, see test/support/e2e-operator.ts), and a Pod
+// that asks for exposure through a listener volume. It shows the Listener's addresses, the files
+// the CSI driver wrote into the Pod's volume, and an HTTP request reaching the Pod through them.
+// Everything is torn down at the end. Traffic stays on this machine (the node's own dummy IP).
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startCluster } from '../test/support/cluster.ts';
-import { installCrds } from '../test/support/operator.ts';
+import { startCluster, type Cluster } from '../test/support/cluster.ts';
+import { startNode, type TestNode } from '../test/support/node.ts';
+import { startOperator, type RunningOperator } from '../test/support/e2e-operator.ts';
+import { defaultAddressFiles, ephemeralListenerVolume, httpGetOk, waitPodReady, webContainer } from '../test/support/e2e.ts';
 import { eventually } from '../test/support/k8s.ts';
 import { KubeClient } from '../src/k8s/client.ts';
-import { LISTENERS, NAMESPACES, SERVICES, at } from '../src/k8s/resources.ts';
+import { LISTENERS, NAMESPACES, PODS, SERVICES, at } from '../src/k8s/resources.ts';
+import type { ListenerStatus } from '../src/crd/index.ts';
 
 const say = (s: string): void => { console.log(`\n▶ ${s}`); };
+const progress = (l: string): void => { console.log(`  ${l}`); };
 
-const cluster = await startCluster({ log: (l) => { console.log(`  ${l}`); } });
-const client = await KubeClient.fromKubeconfig(cluster.kubeconfig);
-const dir = await mkdtemp(path.join(tmpdir(), 'listener-demo-'));
-const operator = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'src', 'main.ts'), 'run', 'controller'], {
-  env: { ...process.env, KUBECONFIG: cluster.kubeconfig, CSI_ENDPOINT: path.join(dir, 'csi.sock'), HTTP_ADDRESS: '127.0.0.1:0' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+let cluster: Cluster | undefined;
+let node: TestNode | undefined;
+let operator: RunningOperator | undefined;
+let client: KubeClient | undefined;
 try {
-  say('installing the CRDs (output of `listener-operator crd`)');
-  await installCrds(client);
-  say('the operator created the preset ListenerClasses:');
-  await eventually('preset classes', async () => {
-    const list = await client.list<{ metadata: { name: string }; spec: { serviceType: string } }>(at({ group: 'listeners.stackable.tech', version: 'v1alpha1', plural: 'listenerclasses' }, undefined));
-    return list.items.length >= 3 ? list.items : undefined;
-  }).then((items) => { for (const c of items) console.log(`  ${c.metadata.name}: ${c.spec.serviceType}`); });
+  say('bringing up a control plane, a real node and the operator (from deploy/helm/listener-operator)');
+  cluster = await startCluster({ log: progress });
+  node = await startNode(cluster, { log: progress });
+  operator = await startOperator(cluster, node, { log: progress });
+  client = await KubeClient.fromKubeconfig(cluster.kubeconfig);
 
-  say('creating Listener demo/web (class cluster-internal, port http=8080)');
+  say('creating Pod demo/web: an httpd with an ephemeral listener volume of class external-unstable (NodePort)');
   await client.create(at(NAMESPACES, undefined), { metadata: { name: 'demo' } });
-  await client.create(at(LISTENERS, 'demo'), {
-    apiVersion: 'listeners.stackable.tech/v1alpha1', kind: 'Listener',
-    metadata: { name: 'web', namespace: 'demo' },
-    spec: { className: 'cluster-internal', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+  await client.create(at(PODS, 'demo'), {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } },
+    spec: {
+      containers: [webContainer(['listener'])],
+      volumes: [ephemeralListenerVolume('listener', { 'listeners.stackable.tech/listener-class': 'external-unstable' })],
+    },
   });
+  const pod = await waitPodReady(client, 'demo', 'web');
+  progress(`Pod demo/web is Ready on ${pod.spec.nodeName ?? '?'} (IP ${pod.status?.podIP ?? '?'})`);
+
+  const c = client;
   const status = await eventually('Listener status', async () => {
-    const l = await client.get<{ status?: { ingressAddresses?: unknown[]; serviceName?: string } }>(at(LISTENERS, 'demo', 'web'));
+    const l = await c.get<{ status?: ListenerStatus }>(at(LISTENERS, 'demo', 'web-listener'));
     return (l.status?.ingressAddresses?.length ?? 0) > 0 ? l.status : undefined;
   });
-  const svc = await client.get<{ spec: { type: string; clusterIP: string; selector: Record<string, string> } }>(at(SERVICES, 'demo', status?.serviceName ?? 'web'));
-  say(`Service demo/${status?.serviceName ?? ''}: type ${svc.spec.type}, clusterIP ${svc.spec.clusterIP}, selector ${JSON.stringify(svc.spec.selector)}`);
-  say('Listener status (where it can be reached):');
+  const svc = await client.get<{ spec: { type: string; selector: Record<string, string> } }>(at(SERVICES, 'demo', status?.serviceName ?? 'web-listener'));
+  say(`the operator created Listener demo/web-listener (named after the volume's PVC) and Service demo/${status?.serviceName ?? ''} (${svc.spec.type}, selector ${JSON.stringify(svc.spec.selector)})`);
+  say('Listener status:');
   console.log(JSON.stringify(status, null, 2).replace(/^/gm, '  '));
+
+  say('what the container sees in its volume (printed by the container at start, from its log):');
+  const logsDir = node.podLogsDir;
+  const podDir = (await readdir(logsDir)).find((d) => d.startsWith('demo_web_'));
+  if (podDir !== undefined) {
+    const log = await readFile(path.join(logsDir, podDir, 'web', '0.log'), 'utf8');
+    for (const line of log.split('\n')) {
+      const text = line.split(' ').slice(3).join(' '); // CRI log format: time stream tag text
+      if (text.includes('/www/listener')) console.log(`  ${text.replace('/www/listener/', '/listener/')}`);
+    }
+  }
+  const files = await defaultAddressFiles(pod, 'listener', ['http']);
+  const url = `http://${files.address}:${files.ports.http ?? 0}/`;
+  say(`reaching the Pod at the address its own files name: GET ${url}`);
+  const answer = await httpGetOk(url);
+  console.log(`  HTTP ${answer.status}: ${answer.body.trim()}  (the Pod serves its own name)`);
 } finally {
-  operator.kill('SIGTERM');
-  await new Promise((r) => operator.once('exit', r));
-  client.close();
-  await cluster.stop();
-  say('stopped the operator and the control plane');
+  say('tearing everything down');
+  client?.close();
+  await operator?.stop();
+  await node?.stop();
+  await cluster?.stop();
+  progress('done');
 }

@@ -38,7 +38,7 @@ export function webContainer(volumes: string[], ports: { name?: string; containe
   const script = [
     'mkdir -p /www',
     'echo "$POD_NAME" > /www/index.html',
-    ...volumes.map((v) => `for f in $(find /www/${v} -type f); do echo "$f: $(cat "$f")"; done; echo "/www/${v}/default-address -> $(readlink /www/${v}/default-address)"`),
+    ...volumes.map((v) => `for f in /www/${v}/addresses/*/address /www/${v}/addresses/*/ports/*; do echo "$f: $(cat "$f")"; done; echo "/www/${v}/default-address -> $(readlink /www/${v}/default-address)"`),
     `exec httpd -f -p ${WEB_PORT} -h /www`,
   ].join('; ');
   return {
