@@ -1,15 +1,16 @@
 // A real Kubernetes node for the e2e tier, on this machine, joined to a control plane from
 // cluster.ts: containerd (Debian's, with its own config, root, state and socket in a temporary
 // directory), runc, the CNI bridge/host-local/portmap plugins, kubelet and kube-proxy (iptables
-// mode) built from the pinned Kubernetes module. Pods run from two locally assembled images
-// (images.ts) imported into containerd; nothing is pulled.
+// mode) built from the pinned Kubernetes module. Pods run from locally assembled images
+// (images.ts) imported into containerd; nothing is pulled. Pods reach the API server through the
+// `kubernetes` Service (a relay on the node IP is its endpoint).
 //
 // Network (nothing is routed off the machine): the node IP sits on a veth pair we create, the
 // pods on a bridge we create, the service CIDR is routed into that veth, NodePorts are opened on
 // the node IP only, and a FORWARD guard chain drops pod traffic to anything but the pod network.
 //
 // One node per machine at a time (kube-proxy's iptables chains are global): a lock directory
-// owned by the janitor. The janitor is node-teardown.sh waiting on a pipe from this process: it
+// owned by the janitor; a second run waits for it. The janitor is node-teardown.sh waiting on a pipe from this process: it
 // tears everything down when stop() closes the pipe, and equally when this process crashes or is
 // killed. Components run under guard.sh, like the control plane's.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -59,7 +60,7 @@ export interface NodeOptions {
 }
 
 /** A process started under guard.sh, in its own process group, logging to a file. */
-export interface Proc {
+interface Proc {
   name: string;
   child: ChildProcess;
   logFile: string;
@@ -79,8 +80,6 @@ export interface TestNode {
   podLogsDir: string;
   /** Imports docker-archive tarballs into containerd's k8s.io namespace (for imagePullPolicy IfNotPresent/Never). */
   importImages(archives: string[]): Promise<void>;
-  /** Starts a helper process (an operator component) that the node's teardown also stops. */
-  spawn(name: string, argv: string[], env?: Record<string, string>): Promise<Proc>;
   stop(): Promise<void>;
 }
 
@@ -558,7 +557,7 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
     const importImages = async (archives: string[]): Promise<void> => {
       for (const a of archives) await sh('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', a]);
     };
-    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, spawn: spawnProc, stop };
+    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, stop };
   } catch (e) {
     await stop();
     throw e;
