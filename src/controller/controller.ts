@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { GROUP_VERSION } from '../constants.ts';
-import type { KubeClient, KubeObject } from '../k8s/client.ts';
+import { isNamespaceTerminating, type KubeClient, type KubeObject } from '../k8s/client.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { objectKey } from '../k8s/informer.ts';
 import { WorkQueue } from '../util/queue.ts';
@@ -111,6 +111,10 @@ export class ListenerController {
       await reconcileListener(this.ctx, key);
       this.ctx.events.forget(target);
     } catch (e) {
+      if (isNamespaceTerminating(e)) {
+        this.log.debug({ listener: key }, 'Namespace is being deleted; leaving the Listener to the garbage collector');
+        return;
+      }
       const raw = this.caches.listeners.get(key);
       const uid = raw?.metadata?.uid;
       const reason = e instanceof ListenerProblem ? e.reason : 'ReconcileFailed';

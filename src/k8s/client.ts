@@ -54,6 +54,10 @@ export class ApiError extends Error {
 export function isNotFound(e: unknown): boolean {
   return e instanceof ApiError && e.status === 404;
 }
+/** The namespace is being deleted: writes into it are refused until it is gone, so stop trying. */
+export function isNamespaceTerminating(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 403 && e.message.includes('because it is being terminated');
+}
 export function isConflict(e: unknown): boolean {
   return e instanceof ApiError && e.status === 409;
 }
