@@ -105,7 +105,9 @@ export class ListenerController {
 
   private async reconcile(key: string): Promise<void> {
     this.reconciles++;
-    this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
+    // Counted only while the Listener exists, so churn does not grow the map forever.
+    if (this.caches.listeners.get(key) === undefined) this.perKey.delete(key);
+    else this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
     const target = { apiVersion: GROUP_VERSION, kind: 'Listener', namespace: key.split('/')[0] ?? '', name: key.split('/')[1] ?? '' };
     try {
       await reconcileListener(this.ctx, key);
