@@ -146,6 +146,9 @@ export class Informer<T extends KubeObject> {
   }
 
   private put(obj: T): void {
+    // Nothing reads managedFields from a cache, and they are a large part of every object
+    // (the benchmark: heap 144 → 118 MiB for 10000 Listeners with their Services).
+    if (obj.metadata !== undefined) delete (obj.metadata as { managedFields?: unknown }).managedFields;
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (old?.metadata?.resourceVersion === obj.metadata?.resourceVersion && old !== undefined) return;
