@@ -15,7 +15,6 @@ const API_VERB: Record<Verb, string> = {
 };
 
 export const WRITE_VERBS: ReadonlySet<string> = new Set(['POST', 'APPLY', 'PATCH', 'PUT', 'DELETE', 'DELETECOLLECTION']);
-export const READ_VERBS: ReadonlySet<string> = new Set(['GET', 'LIST']);
 
 export interface RequestKey { verb: string; group: string; resource: string; subresource: string }
 

@@ -69,11 +69,6 @@ export class ReadyTracker {
       this.waiters.set(key, { resolve, reject, timer });
     });
   }
-
-  /** How many Listeners of a namespace are currently ready. */
-  readyCount(ns: string): number {
-    return this.informer.list().filter((l) => l.metadata?.namespace === ns && isReady(l, this.nodePortClass)).length;
-  }
 }
 
 interface ServiceView {
