@@ -35,7 +35,7 @@ export class ListenerController {
     this.log = o.log;
     this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace);
     const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
-    this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date() };
+    this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date(), written: new Map() };
     this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: o.concurrency }, (key, e, delay) => {
       this.log.warn({ listener: key, err: errText(e), retryInMs: delay }, 'Reconcile failed; will retry');
     });

@@ -12,7 +12,7 @@ import { isNotFound, type KubeClient } from '../k8s/client.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import { LISTENERS, SERVICES, at } from '../k8s/resources.ts';
 import { contentHash, isSubset } from '../util/stable-json.ts';
-import { listenerPvKey, namespacedKey, type Caches, type Node, type Service } from './caches.ts';
+import { listenerPvKey, namespacedKey, type Caches, type Node, type RawObject, type Service } from './caches.ts';
 
 /** Annotation on the Service holding the hash of what we last applied, so restarts write nothing. */
 export const APPLIED_HASH_ANNOTATION = 'listeners.stackable.tech/applied-hash';
@@ -25,6 +25,13 @@ export interface ReconcileContext {
   /** Node names each Listener's status was built from (the controller maps Node events by it). */
   nodesOfListener: Map<string, string[]>;
   now: () => Date;
+  /**
+   * The Listener as our last status write returned it, with the resourceVersion the write was
+   * computed from: until the watch delivers our own write, the cache still holds that older
+   * version, and a reconcile in between (triggered by our own Service apply) would write the same
+   * status again.
+   */
+  written: Map<string, { from: string | undefined; listener: RawObject }>;
 }
 
 /** A problem with the Listener or its class that retrying cannot fix: an event, and no retry. */
@@ -40,10 +47,16 @@ export class ListenerProblem extends Error {
 }
 
 export async function reconcileListener(ctx: ReconcileContext, key: string): Promise<void> {
-  const raw = ctx.caches.listeners.get(key);
+  let raw = ctx.caches.listeners.get(key);
   if (raw === undefined) {
     ctx.nodesOfListener.delete(key);
+    ctx.written.delete(key);
     return; // deleted: the garbage collector removes the Service through its owner reference
+  }
+  const written = ctx.written.get(key);
+  if (written !== undefined) {
+    if (written.from === raw.metadata?.resourceVersion) raw = written.listener; // the cache is behind our own write
+    else ctx.written.delete(key); // the cache has our write (or a newer version)
   }
   const parsed = parseListener(raw);
   if (!parsed.ok) throw new ListenerProblem('InvalidListener', parsed.error);
@@ -141,9 +154,10 @@ async function patchStatus(ctx: ReconcileContext, listener: Listener, status: Li
   const ns = listener.metadata.namespace ?? '';
   const name = listener.metadata.name ?? '';
   try {
-    await ctx.client.apply(at(LISTENERS, ns, name, 'status'), {
+    const result = await ctx.client.apply<RawObject>(at(LISTENERS, ns, name, 'status'), {
       apiVersion: GROUP_VERSION, kind: 'Listener', metadata: { name, namespace: ns }, status,
     }, FIELD_MANAGER, true);
+    ctx.written.set(namespacedKey(ns, name), { from: listener.metadata.resourceVersion, listener: result });
   } catch (e) {
     if (isNotFound(e)) return; // deleted meanwhile
     throw e;

@@ -79,6 +79,26 @@ test('deleting the Listener garbage-collects its Service', async (t) => {
   client.close();
 });
 
+test('a new Listener costs one Service apply and one status write, even when its cache lags our write', async (t) => {
+  const { client, ns, ctl } = await controllerTest(t);
+  await createClass(t, client, `${ns}-w`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
+  const writes = { service: 0, status: 0, other: 0 };
+  ctl.client.onRequest((verb, path) => {
+    if (verb === 'get' || verb === 'list' || verb === 'watch') return;
+    if (path.endsWith('/status')) writes.status++;
+    else if (path.includes('/services/')) writes.service++;
+    else writes.other++;
+  });
+  // The Service's own watch event re-queues the Listener right after the apply, usually before the
+  // Listener watch has delivered the status write: that reconcile must not write the status again.
+  const n = 20;
+  for (let i = 0; i < n; i++) await createListener(client, ns, `w${i}`, { className: `${ns}-w`, ports });
+  for (let i = 0; i < n; i++) await waitStatus(client, ns, `w${i}`, 'addresses', (s) => (s.ingressAddresses?.length ?? 0) > 0);
+  await new Promise((r) => setTimeout(r, 500));
+  await ctl.controller.queue.idle();
+  assert.deepEqual(writes, { service: n, status: n, other: 0 });
+});
+
 test('a restart over an unchanged namespace performs no writes, and an unchanged reconcile no requests', async (t) => {
   const client = await testClient();
   const ns = await freshNamespace(t, client);
