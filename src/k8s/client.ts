@@ -1,13 +1,13 @@
 // The only code that talks to the Kubernetes API server. Configuration and credentials come from
-// @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service accounts, exec
-// plugins); the requests themselves are a small typed REST layer over node:https, because the
+// ./kubeconfig.ts (kubeconfig files, in-cluster service accounts, exec plugins); the requests
+// themselves are a small typed REST layer over node:https, because the
 // operator needs exactly four things the generated clients make awkward: server-side apply with
 // one field manager on any kind (including our CRDs), JSON merge patches, streaming watches with
 // resourceVersion/bookmarks, and an exact count of every request it makes (tests and the
 // benchmark assert on it).
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadClientConfig } from './kubeconfig.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 
@@ -86,7 +86,7 @@ export type RequestListener = (verb: Verb, path: string) => void;
 interface Connection {
   server: URL;
   agent: https.Agent | http.Agent;
-  headers: Record<string, string>;
+  headers: () => Promise<Record<string, string>>;
 }
 
 export interface RequestOptions {
@@ -106,23 +106,12 @@ export class KubeClient {
     this.conn = conn;
   }
 
-  /** From a kubeconfig path, else the usual defaults (KUBECONFIG, ~/.kube/config, in-cluster). */
+  /** From a kubeconfig path (or several), else the usual defaults (~/.kube/config, in-cluster). */
   static async fromKubeconfig(kubeconfig?: string): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if (kubeconfig !== undefined && kubeconfig !== '') kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error('no current cluster in the Kubernetes client configuration');
-    const opts: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
-    const server = new URL(cluster.server);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    const cfg = await loadClientConfig({ kubeconfig });
     const agentOpts = { keepAlive: true, maxSockets: 128 };
-    const agent = server.protocol === 'https:'
-      ? new https.Agent({ ...agentOpts, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: !cluster.skipTLSVerify })
-      : new http.Agent(agentOpts);
-    return new KubeClient({ server, agent, headers });
+    const agent = cfg.server.protocol === 'https:' ? new https.Agent({ ...agentOpts, ...cfg.tls }) : new http.Agent(agentOpts);
+    return new KubeClient({ server: cfg.server, agent, headers: cfg.headers });
   }
 
   /** Calls `fn` for every request (used by metrics). */
@@ -139,17 +128,19 @@ export class KubeClient {
     for (const l of this.listeners) l(verb, path);
   }
 
-  private send(method: string, path: string, o: RequestOptions): Promise<http.IncomingMessage> {
-    const url = new URL(path, this.conn.server);
+  private async send(method: string, path: string, o: RequestOptions): Promise<http.IncomingMessage> {
+    // A server URL may carry a path prefix (API servers behind a proxy): paths go below it.
+    const url = new URL(this.conn.server.pathname.replace(/\/+$/, '') + path, this.conn.server);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const mod = url.protocol === 'https:' ? https : http;
+    const auth = await this.conn.headers();
     return new Promise((resolve, reject) => {
       const req = mod.request(url, {
         method,
         agent: this.conn.agent,
         headers: {
-          ...this.conn.headers,
+          ...auth,
           Accept: 'application/json',
           ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
         },
