@@ -1,8 +1,9 @@
 // The controller's view of the cluster: one watch-based cache per kind it reads, narrowed by label
 // selectors to what concerns Listeners, plus the few indexes a reconcile needs so that it never
 // scans a whole cache.
-import type { V1EndpointSlice, V1Node, V1PersistentVolume, V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, MANAGED_BY } from '../constants.ts';
+import type * as core from '../core/kube.ts';
 import { labelValueFor } from '../core/names.ts';
 import type { KubeClient, KubeObject } from '../k8s/client.ts';
 import { Informer, objectKey } from '../k8s/informer.ts';
@@ -11,9 +12,45 @@ import { ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES
 /** Objects as they come from the API: not yet validated against our schemas. */
 export type RawObject = KubeObject & Record<string, unknown>;
 export type Service = V1Service & KubeObject;
-export type EndpointSlice = V1EndpointSlice & KubeObject;
-export type PersistentVolume = V1PersistentVolume & KubeObject;
-export type Node = V1Node & KubeObject;
+// Of EndpointSlices, PVs and Nodes the caches keep only what the controller reads (see `keep*`):
+// at 10000 Listeners a whole EndpointSlice and PV per Listener would be a quarter of the heap.
+export type EndpointSlice = core.EndpointSlice & KubeObject;
+export type PersistentVolume = core.PersistentVolume & KubeObject;
+export type Node = core.Node & KubeObject;
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function pickLabels(labels: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = labels?.[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** Its Service (by label) and where its endpoints run. */
+export function keepSlice(s: EndpointSlice): EndpointSlice {
+  const m = s.metadata;
+  return {
+    metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, labels: pickLabels(m?.labels, [SERVICE_NAME_LABEL]) },
+    endpoints: (s.endpoints ?? []).map((e) => ({ nodeName: e.nodeName, conditions: { ready: e.conditions?.ready } })),
+  };
+}
+
+/** The Listener it is labelled for, and the Node it is pinned to. */
+export function keepPv(pv: PersistentVolume): PersistentVolume {
+  const m = pv.metadata;
+  return {
+    metadata: { name: m?.name, resourceVersion: m?.resourceVersion, labels: pickLabels(m?.labels, [LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE]) },
+    spec: { nodeAffinity: pv.spec?.nodeAffinity },
+  };
+}
+
+/** Its addresses (a real Node also lists its images, conditions and capacity: kilobytes each). */
+export function keepNode(n: Node): Node {
+  return { metadata: { name: n.metadata?.name, resourceVersion: n.metadata?.resourceVersion }, status: { addresses: n.status?.addresses } };
+}
 
 /** A secondary index: index key → set of object keys, kept current by informer events. */
 export class Index<T extends KubeObject> {
@@ -95,9 +132,9 @@ export class Caches {
     this.services = new Informer(client, at(SERVICES, namespace), { labelSelector: managed, ...opts('Services') });
     // The EndpointSlice controller copies the Service's labels onto its slices, so the same
     // selector narrows this watch to the slices of our Services.
-    this.endpointSlices = new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, ...opts('EndpointSlices') });
-    this.pvs = new Informer(client, at(PERSISTENT_VOLUMES, undefined), { labelSelector: pvSelector, ...opts('PersistentVolumes') });
-    this.nodes = new Informer(client, at(NODES, undefined), opts('Nodes'));
+    this.endpointSlices = new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, transform: keepSlice, ...opts('EndpointSlices') });
+    this.pvs = new Informer(client, at(PERSISTENT_VOLUMES, undefined), { labelSelector: pvSelector, transform: keepPv, ...opts('PersistentVolumes') });
+    this.nodes = new Informer(client, at(NODES, undefined), { transform: keepNode, ...opts('Nodes') });
     this.listenersByClass = new Index(this.listeners, (l) => {
       const spec = l.spec as { className?: unknown } | undefined;
       return typeof spec?.className === 'string' ? [spec.className] : [];
@@ -108,7 +145,7 @@ export class Caches {
     });
     this.listenersByPvKey = new Index(this.listeners, (l) => [listenerPvKey(l)]);
     this.slicesByService = new Index(this.endpointSlices, (s) => {
-      const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
       return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];
     });
   }

@@ -9,7 +9,7 @@ import { EventRecorder } from '../k8s/events.ts';
 import { objectKey } from '../k8s/informer.ts';
 import { WorkQueue } from '../util/queue.ts';
 import { stableJson } from '../util/stable-json.ts';
-import { Caches, namespacedKey, pvListenerKey, type Node } from './caches.ts';
+import { Caches, SERVICE_NAME_LABEL, namespacedKey, pvListenerKey, type Node } from './caches.ts';
 import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
 
 export interface ControllerOptions {
@@ -63,7 +63,7 @@ export class ListenerController {
     });
     c.services.onChange((_t, svc) => { this.enqueueOwner(svc); });
     c.endpointSlices.onChange((_t, slice) => {
-      const svcName = slice.metadata?.labels?.['kubernetes.io/service-name'];
+      const svcName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
       const svc = c.services.get(namespacedKey(slice.metadata?.namespace, svcName));
       if (svc !== undefined) this.enqueueOwner(svc);
     });

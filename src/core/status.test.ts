@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ListenerClassSpec } from '../crd/listener-class.ts';
-import type { EndpointSlice, Node, PersistentVolume, Service } from './kube.ts';
+import type { V1EndpointSlice, V1PersistentVolume } from '@kubernetes/client-node';
+import type { Node, Plain, Service } from './kube.ts';
+
+type ApiPersistentVolume = Plain<V1PersistentVolume>;
+type ApiEndpointSlice = Plain<V1EndpointSlice>;
 import { backingNodeNames, buildListenerStatus } from './status.ts';
 
 const DOMAIN = 'cluster.local';
@@ -151,14 +155,14 @@ test('every address has its own port map (no shared objects)', () => {
   assert.notEqual(first.ports, s.nodePorts);
 });
 
-function pv(...terms: { key: string; operator: string; values?: string[] }[][]): PersistentVolume {
+function pv(...terms: { key: string; operator: string; values?: string[] }[][]): ApiPersistentVolume {
   return {
     metadata: { name: 'pv' },
     spec: { nodeAffinity: { required: { nodeSelectorTerms: terms.map((matchExpressions) => ({ matchExpressions })) } } },
   };
 }
 
-function slice(...endpoints: [string | undefined, boolean | undefined][]): EndpointSlice {
+function slice(...endpoints: [string | undefined, boolean | undefined][]): ApiEndpointSlice {
   return {
     addressType: 'IPv4',
     metadata: { name: 's' },
@@ -172,7 +176,8 @@ function slice(...endpoints: [string | undefined, boolean | undefined][]): Endpo
 
 const HOST = 'listeners.stackable.tech/hostname';
 
-const backing: [string, PersistentVolume[], EndpointSlice[], string[]][] = [
+// Whole API objects, as the CSI side reads them: the decisions' narrow types accept them.
+const backing: [string, ApiPersistentVolume[], ApiEndpointSlice[], string[]][] = [
   ['nothing', [], [], []],
   ['pinned PVs', [pv([{ key: HOST, operator: 'In', values: ['n2'] }]), pv([{ key: HOST, operator: 'In', values: ['n1', 'n3'] }])], [], ['n1', 'n2', 'n3']],
   [

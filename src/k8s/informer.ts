@@ -7,9 +7,14 @@ import { ApiError } from './client.ts';
 export type ChangeType = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (type: ChangeType, obj: T, old: T | undefined) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Reduces an object to what its readers use before it is cached (and before handlers see it):
+   * a cache holds every object of its kind, so what it keeps is most of the process's memory.
+   */
+  transform?: (obj: T) => T;
   /** Seconds a single watch request lasts before it is renewed (the server's own cap applies). */
   watchTimeoutSeconds?: number;
   onError?: (e: unknown) => void;
@@ -34,9 +39,9 @@ export class Informer<T extends KubeObject> {
   private running: Promise<void> | undefined;
   private readonly client: KubeClient;
   private readonly ref: ResourceRef;
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
 
-  constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions = {}) {
+  constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
     this.client = client;
     this.ref = ref;
     this.opts = opts;
@@ -136,19 +141,26 @@ export class Informer<T extends KubeObject> {
     if (rv !== undefined) this.resourceVersion = rv;
     if (e.type === 'BOOKMARK') return;
     if (e.type === 'DELETED') {
-      const key = objectKey(e.object);
+      const obj = this.shrink(e.object);
+      const key = objectKey(obj);
       const old = this.store.get(key);
       this.store.delete(key);
-      this.emit('delete', e.object, old);
+      this.emit('delete', obj, old);
       return;
     }
     this.put(e.object);
   }
 
-  private put(obj: T): void {
+  /** What the cache keeps of an object, and what its handlers see. */
+  private shrink(received: T): T {
     // Nothing reads managedFields from a cache, and they are a large part of every object
     // (the benchmark: heap 144 → 118 MiB for 10000 Listeners with their Services).
-    if (obj.metadata !== undefined) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+    if (received.metadata !== undefined) delete (received.metadata as { managedFields?: unknown }).managedFields;
+    return this.opts.transform?.(received) ?? received;
+  }
+
+  private put(received: T): void {
+    const obj = this.shrink(received);
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (old?.metadata?.resourceVersion === obj.metadata?.resourceVersion && old !== undefined) return;
