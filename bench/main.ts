@@ -101,7 +101,12 @@ function panels(r: BenchResult): Panel[] {
 async function bytesOf(op: OperatorProcess): Promise<MemoryResult & { ok: boolean }> {
   const m = await op.metrics().catch(() => undefined);
   const find = (name: string): number | undefined => m?.samples.find((s) => s.name === name)?.value;
-  return { listeners: 0, rssBytes: find('process_resident_memory_bytes'), heapUsedBytes: find('nodejs_heap_size_used_bytes'), peakRssBytes: await op.peakRssBytes(), ok: m !== undefined };
+  const breakdown: Record<string, number> = {};
+  for (const s of m?.samples ?? []) {
+    if (s.name === 'nodejs_heap_space_size_total_bytes' || s.name === 'nodejs_heap_space_size_used_bytes') breakdown[`${s.labels.space ?? '?'}_${s.name.endsWith('total_bytes') ? 'committed' : 'used'}`] = s.value;
+    if (s.name === 'nodejs_external_memory_bytes' || s.name === 'nodejs_heap_size_total_bytes') breakdown[s.name] = s.value;
+  }
+  return { listeners: 0, rssBytes: find('process_resident_memory_bytes'), heapUsedBytes: find('nodejs_heap_size_used_bytes'), peakRssBytes: await op.peakRssBytes(), breakdown, ok: m !== undefined };
 }
 
 async function runScenarios(ctx: BenchContext, result: Omit<BenchResult, 'targets' | 'finishedAt'>, rawTracker: ReadyTracker | undefined): Promise<void> {
@@ -121,7 +126,7 @@ async function runScenarios(ctx: BenchContext, result: Omit<BenchResult, 'target
         await cloud.stop();
       }
       const mem = await bytesOf(op);
-      result.memory = { listeners: result.create.completed, rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes, peakRssBytes: mem.peakRssBytes };
+      result.memory = { listeners: result.create.completed, rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes, peakRssBytes: mem.peakRssBytes, breakdown: mem.breakdown };
     }
     if (s.has('restart')) {
       const r = await runRestart(ctx, op, result.create?.completed ?? 0);

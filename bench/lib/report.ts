@@ -13,6 +13,8 @@ export interface MemoryResult {
   heapUsedBytes: number | undefined;
   /** VmHWM of the operator process (peak resident set since start). */
   peakRssBytes: number | undefined;
+  /** Where the resident memory is, in bytes (result.json only): V8's heap spaces (committed and used), external memory. */
+  breakdown?: Record<string, number>;
 }
 
 export interface BenchResult {
