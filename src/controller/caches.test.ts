@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE } from '../constants.ts';
 import { nodeAddresses } from '../core/addresses.ts';
 import { backingNodeNames } from '../core/status.ts';
-import { objectKey } from '../k8s/informer.ts';
-import { SERVICE_NAME_LABEL, keepNode, keepPv, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume } from './caches.ts';
+import { objectKey, withoutMetadata } from '../k8s/informer.ts';
+import { SERVICE_NAME_LABEL, keepListener, keepNode, keepPv, keepService, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume, type Service } from './caches.ts';
 
 const nodeName = fc.constantFrom('n1', 'n2', 'n3');
 
@@ -85,4 +85,19 @@ test('a kept Node keeps its name, version and addresses, and gives the same addr
   const kept = keepNode(node);
   assert.deepEqual(kept, { metadata: { name: 'n1', resourceVersion: '9' }, status: { addresses: node.status?.addresses } });
   for (const preferred of ['IP', 'Hostname'] as const) assert.deepEqual(nodeAddresses(kept, preferred), nodeAddresses(node, preferred));
+});
+
+test('a kept Listener or Service loses only metadata no reconcile reads, and the received object is not changed', () => {
+  const metadata = {
+    name: 'web', namespace: 'ns', uid: 'u', resourceVersion: '3', generation: 2, creationTimestamp: '2026-11-24T17:19:20Z',
+    labels: { a: 'b' }, annotations: { c: 'd' }, ownerReferences: [{ apiVersion: 'listeners.stackable.tech/v1alpha1', kind: 'Listener', name: 'web', uid: 'lu', controller: true }],
+  };
+  const listener = { apiVersion: 'listeners.stackable.tech/v1alpha1', kind: 'Listener', metadata: { ...metadata }, spec: { className: 'c' }, status: { serviceName: 'web' } };
+  const kept = { name: 'web', namespace: 'ns', resourceVersion: '3', labels: { a: 'b' }, annotations: { c: 'd' }, ownerReferences: metadata.ownerReferences };
+  assert.deepEqual(keepListener(listener), { ...listener, metadata: { ...kept, uid: 'u', generation: 2 } });
+  assert.deepEqual(listener.metadata, metadata, 'the received object is left as it was');
+  const service: Service = { apiVersion: 'v1', kind: 'Service', metadata: { ...kept, uid: 'su', generation: 1 }, spec: { type: 'ClusterIP', clusterIP: '10.0.0.1' } };
+  assert.deepEqual(keepService(service), { ...service, metadata: kept });
+  const bare = { metadata: { name: 'x' } };
+  assert.equal(withoutMetadata(bare, ['uid']), bare, 'nothing to drop: the same object');
 });

@@ -1,17 +1,16 @@
 // The controller's view of the cluster: one watch-based cache per kind it reads, narrowed by label
 // selectors to what concerns Listeners, plus the few indexes a reconcile needs so that it never
 // scans a whole cache.
-import type { V1Service } from '@kubernetes/client-node';
 import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, MANAGED_BY } from '../constants.ts';
 import type * as core from '../core/kube.ts';
 import { labelValueFor } from '../core/names.ts';
 import type { KubeClient, KubeObject } from '../k8s/client.ts';
-import { Informer, objectKey } from '../k8s/informer.ts';
+import { Informer, objectKey, withoutMetadata } from '../k8s/informer.ts';
 import { ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES, SERVICES, at } from '../k8s/resources.ts';
 
 /** Objects as they come from the API: not yet validated against our schemas. */
 export type RawObject = KubeObject & Record<string, unknown>;
-export type Service = V1Service & KubeObject;
+export type Service = core.Service & KubeObject;
 // Of EndpointSlices, PVs and Nodes the caches keep only what the controller reads (see `keep*`):
 // at 10000 Listeners a whole EndpointSlice and PV per Listener would be a quarter of the heap.
 export type EndpointSlice = core.EndpointSlice & KubeObject;
@@ -27,6 +26,16 @@ function pickLabels(labels: Record<string, string> | undefined, keys: readonly s
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/** A Listener without what no reconcile reads (it needs uid and generation). */
+export function keepListener(l: RawObject): RawObject {
+  return withoutMetadata(l, ['creationTimestamp']);
+}
+
+/** A Service without the metadata no reconcile reads (ownership is in its ownerReferences). */
+export function keepService(s: Service): Service {
+  return withoutMetadata(s, ['uid', 'creationTimestamp', 'generation']);
 }
 
 /** Its Service (by label) and where its endpoints run. */
@@ -127,9 +136,9 @@ export class Caches {
     const managed = `${LABEL_APP_MANAGED_BY}=${MANAGED_BY}`;
     const pvSelector = namespace === undefined ? LABEL_PV_LISTENER_NAME : `${LABEL_PV_LISTENER_NAME},${LABEL_PV_LISTENER_NAMESPACE}=${namespace}`;
     const opts = (what: string): { onError: (e: unknown) => void } => ({ onError: (e: unknown) => { onError(what, e); } });
-    this.listeners = new Informer(client, at(LISTENERS, namespace), opts('Listeners'));
+    this.listeners = new Informer(client, at(LISTENERS, namespace), { transform: keepListener, ...opts('Listeners') });
     this.classes = new Informer(client, at(LISTENER_CLASSES, undefined), opts('ListenerClasses'));
-    this.services = new Informer(client, at(SERVICES, namespace), { labelSelector: managed, ...opts('Services') });
+    this.services = new Informer(client, at(SERVICES, namespace), { labelSelector: managed, transform: keepService, ...opts('Services') });
     // The EndpointSlice controller copies the Service's labels onto its slices, so the same
     // selector narrows this watch to the slices of our Services.
     this.endpointSlices = new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, transform: keepSlice, ...opts('EndpointSlices') });
