@@ -30,7 +30,9 @@ FROM node:${NODE_VERSION}-slim
 # No package manager in the final image: the operator installs nothing at run time.
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 WORKDIR /app
-ENV NODE_ENV=production
+# Memory (docs/benchmark.md): two malloc arenas instead of one per thread, and V8 tuned for size
+# (a small young generation, slower heap growth): 181 → 156 MiB resident at 10000 Listeners.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
@@ -38,5 +40,5 @@ COPY proto ./proto
 # An unprivileged default user (the image's `node`, uid 1000); the Helm chart runs the node
 # service as root, without capabilities, where it must write into the kubelet's directories.
 USER 1000:1000
-ENTRYPOINT ["node", "/app/dist/main.js"]
+ENTRYPOINT ["node", "--optimize-for-size", "/app/dist/main.js"]
 CMD ["--help"]

@@ -13,4 +13,6 @@ if [ -z "${LISTENER_OPERATOR_BIN:-}" ]; then
   LISTENER_OPERATOR_BIN=$(bash scripts/build-tools.sh kubernetes | tail -n 1)
   export LISTENER_OPERATOR_BIN
 fi
+echo "==> compiling dist/ (the default operator command runs it, as the image does)" >&2
+npm run -s build >&2
 exec node bench/main.ts "$@"

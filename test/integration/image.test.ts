@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CHART_DIR } from '../support/helm.ts';
+import { OPERATOR_ENTRYPOINT, OPERATOR_ENV } from '../support/images.ts';
 
 const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..', '..');
@@ -35,7 +36,8 @@ test('the Dockerfile: three stages, build tools only before the last, a non-shel
   assert.ok(build?.lines.some((l) => /^RUN npm ci\b/.test(l)) === true && build.lines.includes('RUN npm run build'), 'build: npm ci, npm run build');
   assert.ok(deps?.lines.some((l) => /^RUN npm ci\b.*--omit=dev/.test(l)) === true, 'deps: production dependencies only');
   const final = runtime?.lines ?? [];
-  assert.ok(final.includes('ENTRYPOINT ["node", "/app/dist/main.js"]'), 'exec-form ENTRYPOINT running the CLI');
+  assert.ok(final.includes(`ENTRYPOINT ${JSON.stringify(OPERATOR_ENTRYPOINT).replaceAll(',', ', ')}`), 'exec-form ENTRYPOINT running the CLI, as the e2e image has it');
+  assert.ok(final.includes(`ENV ${OPERATOR_ENV.join(' ')}`), 'the environment the e2e image has');
   assert.ok(final.every((l) => !/^RUN .*\b(npm (ci|install)|tsc|apt-get install)\b/.test(l)), 'nothing is built or installed in the runtime stage');
   assert.ok(final.some((l) => /^USER \d+/.test(l)), 'a numeric non-root default user');
   // Everything copied from the build context gets past .dockerignore.
@@ -74,8 +76,8 @@ test('the runtime stage assembled from the Dockerfile runs: crd, --version, the 
   await assembleRuntime(runtime, root, built);
   const entry = JSON.parse(/^ENTRYPOINT\s+(\[.*\])$/m.exec(runtime.join('\n'))?.[1] ?? '[]') as string[];
   assert.equal(entry[0], 'node');
-  const main = path.join(root, entry[1] ?? '');
-  const cli = (args: string[]): Promise<{ stdout: string }> => run(process.execPath, [main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
+  const main = path.join(root, entry.at(-1) ?? '');
+  const cli = (args: string[]): Promise<{ stdout: string }> => run(process.execPath, [...entry.slice(1, -1), main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
 
   const { stdout: crds } = await cli(['crd']);
   assert.equal(crds, await readFile(path.join(CHART_DIR, 'files', 'crds.yaml'), 'utf8'), 'the image prints the chart\'s CRDs');

@@ -6,7 +6,7 @@
 //   - busybox: Debian's busybox-static (httpd, sh, cat, ...), the test Pods' image;
 //   - the operator image, assembled as the Dockerfile's runtime stage (Node.js with the shared
 //     libraries it links, /app/dist from `tsc -p tsconfig.build.json`, the production
-//     dependencies, package.json, proto/; ENTRYPOINT node /app/dist/main.js; user 1000);
+//     dependencies, package.json, proto/; ENTRYPOINT and ENV as OPERATOR_ENTRYPOINT and OPERATOR_ENV; user 1000);
 //   - csi-provisioner: the pinned build (ENTRYPOINT /csi-provisioner, as upstream's image);
 //   - the registration stand-in (registrar.ts on the operator image's layers).
 import { execFile } from 'node:child_process';
@@ -18,6 +18,10 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..', '..');
+
+/** The operator image's ENTRYPOINT and ENV, as in the Dockerfile (image.test.ts keeps them equal). */
+export const OPERATOR_ENTRYPOINT = ['node', '--optimize-for-size', '/app/dist/main.js'];
+export const OPERATOR_ENV = ['NODE_ENV=production', 'MALLOC_ARENA_MAX=2'];
 
 export const PAUSE_IMAGE = 'localhost/listener-e2e/pause:1';
 export const TEST_IMAGE = 'localhost/listener-e2e/busybox:1';
@@ -145,10 +149,10 @@ async function productionDependencies(): Promise<[string, string][]> {
 /** A digest of everything the operator images are made of: a warm cache skips the build. */
 async function operatorInputsKey(binDir: string): Promise<string> {
   const h = createHash('sha256');
-  const { stdout } = await run('git', ['ls-files', '-s', '--', 'src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT });
+  const { stdout } = await run('git', ['ls-files', '-s', '--', 'src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT });
   h.update(stdout);
   // Uncommitted edits count too.
-  const { stdout: diff } = await run('git', ['diff', 'HEAD', '--', 'src', 'proto', 'package.json', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const { stdout: diff } = await run('git', ['diff', 'HEAD', '--', 'src', 'proto', 'package.json', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT, maxBuffer: 64 << 20 });
   h.update(diff);
   for (const f of [process.execPath, path.join(binDir, 'csi-provisioner')]) {
     const s = await stat(f);
@@ -192,7 +196,7 @@ export async function buildOperatorImages(cacheDir: string, binDir: string, appV
       trees: [[dist, 'app/dist'], [path.join(ROOT, 'proto'), 'app/proto'], ...await productionDependencies()],
       files: [[path.join(ROOT, 'package.json'), 'app/package.json']],
     };
-    const operatorConfig = { Entrypoint: ['node', '/app/dist/main.js'], Cmd: ['--help'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production'], WorkingDir: '/app', User: '1000:1000' };
+    const operatorConfig = { Entrypoint: OPERATOR_ENTRYPOINT, Cmd: ['--help'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin', ...OPERATOR_ENV], WorkingDir: '/app', User: '1000:1000' };
     await buildArchive(operatorName, [node, app], operatorConfig, result.operator.archive);
     await buildArchive(`${provisioner.repository}:${provisioner.tag}`, [{ dirs: [['tmp', 0o1777]], files: [[path.join(binDir, 'csi-provisioner'), 'csi-provisioner']] }],
       { Entrypoint: ['/csi-provisioner'] }, result.provisioner.archive);
