@@ -29,6 +29,9 @@ export const LABEL_APP_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const APP_NAME = 'listener';
 export const MANAGED_BY = 'listeners.stackable.tech_listener';
 
+/** Set by the EndpointSlice controller on every slice: the Service it belongs to. */
+export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+
 /** Keys the external-provisioner (--extra-create-metadata) and kubelet (podInfoOnMount) add. */
 export const PARAM_PVC_NAME = 'csi.storage.k8s.io/pvc/name';
 export const PARAM_PVC_NAMESPACE = 'csi.storage.k8s.io/pvc/namespace';

@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE } from '../constants.ts';
+import { LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, LABEL_SERVICE_NAME } from '../constants.ts';
 import { nodeAddresses } from '../core/addresses.ts';
 import { backingNodeNames } from '../core/status.ts';
 import { objectKey, withoutMetadata } from '../k8s/informer.ts';
-import { SERVICE_NAME_LABEL, keepListener, keepNode, keepPv, keepService, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume, type Service } from './caches.ts';
+import { keepListener, keepNode, keepPv, keepService, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume, type Service } from './caches.ts';
 
 const nodeName = fc.constantFrom('n1', 'n2', 'n3');
 
@@ -22,7 +22,7 @@ const apiSlice = fc.record({
   apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
   metadata: {
     name: 'web-abcde', namespace: 'ns', uid: 'uid-1', resourceVersion: '42', generation: 1,
-    labels: { [SERVICE_NAME_LABEL]: 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+    labels: { [LABEL_SERVICE_NAME]: 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
     annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-11-24T17:19:20Z' },
     ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true }],
   },
@@ -57,7 +57,7 @@ test('a kept EndpointSlice and PV give the same backing Nodes and keys as the wh
     }
     for (const [i, s] of slices.entries()) {
       assert.equal(objectKey(keptSlices[i] ?? {}), objectKey(s));
-      assert.equal(keptSlices[i]?.metadata?.labels?.[SERVICE_NAME_LABEL], 'web');
+      assert.equal(keptSlices[i]?.metadata?.labels?.[LABEL_SERVICE_NAME], 'web');
     }
   }), { numRuns: 1000 });
 });
@@ -66,7 +66,7 @@ test('what is kept is small: no annotations, owner references, ports, capacity o
   const [slice] = fc.sample(apiSlice, { numRuns: 1, seed: 1 });
   const [pv] = fc.sample(apiPv, { numRuns: 1, seed: 1 });
   assert.deepEqual(Object.keys(keepSlice(slice ?? {}).metadata ?? {}).sort(), ['labels', 'name', 'namespace', 'resourceVersion']);
-  assert.deepEqual(keepSlice(slice ?? {}).metadata?.labels, { [SERVICE_NAME_LABEL]: 'web' });
+  assert.deepEqual(keepSlice(slice ?? {}).metadata?.labels, { [LABEL_SERVICE_NAME]: 'web' });
   assert.deepEqual(Object.keys(keepPv(pv ?? {}).spec ?? {}), ['nodeAffinity']);
   assert.deepEqual(keepPv(pv ?? {}).metadata?.labels, { [LABEL_PV_LISTENER_NAME]: 'web', [LABEL_PV_LISTENER_NAMESPACE]: 'ns' });
 });

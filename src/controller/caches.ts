@@ -1,7 +1,7 @@
 // The controller's view of the cluster: one watch-based cache per kind it reads, narrowed by label
 // selectors to what concerns Listeners, plus the few indexes a reconcile needs so that it never
 // scans a whole cache.
-import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, MANAGED_BY } from '../constants.ts';
+import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, LABEL_SERVICE_NAME, MANAGED_BY } from '../constants.ts';
 import type * as core from '../core/kube.ts';
 import { labelValueFor } from '../core/names.ts';
 import type { KubeClient, KubeObject } from '../k8s/client.ts';
@@ -16,8 +16,6 @@ export type Service = core.Service & KubeObject;
 export type EndpointSlice = core.EndpointSlice & KubeObject;
 export type PersistentVolume = core.PersistentVolume & KubeObject;
 export type Node = core.Node & KubeObject;
-
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function pickLabels(labels: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -42,7 +40,7 @@ export function keepService(s: Service): Service {
 export function keepSlice(s: EndpointSlice): EndpointSlice {
   const m = s.metadata;
   return {
-    metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, labels: pickLabels(m?.labels, [SERVICE_NAME_LABEL]) },
+    metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, labels: pickLabels(m?.labels, [LABEL_SERVICE_NAME]) },
     endpoints: (s.endpoints ?? []).map((e) => ({ nodeName: e.nodeName, conditions: { ready: e.conditions?.ready } })),
   };
 }
@@ -154,7 +152,7 @@ export class Caches {
     });
     this.listenersByPvKey = new Index(this.listeners, (l) => [listenerPvKey(l)]);
     this.slicesByService = new Index(this.endpointSlices, (s) => {
-      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+      const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];
     });
   }

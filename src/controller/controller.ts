@@ -3,13 +3,13 @@
 // Nodes behind it) to that Listener's namespace/name key, never wider.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { GROUP_VERSION } from '../constants.ts';
+import { GROUP_VERSION, LABEL_SERVICE_NAME } from '../constants.ts';
 import { isNamespaceTerminating, type KubeClient, type KubeObject } from '../k8s/client.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { objectKey } from '../k8s/informer.ts';
 import { WorkQueue } from '../util/queue.ts';
 import { stableJson } from '../util/stable-json.ts';
-import { Caches, SERVICE_NAME_LABEL, namespacedKey, pvListenerKey, type Node } from './caches.ts';
+import { Caches, namespacedKey, pvListenerKey, type Node } from './caches.ts';
 import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
 
 export interface ControllerOptions {
@@ -63,7 +63,7 @@ export class ListenerController {
     });
     c.services.onChange((_t, svc) => { this.enqueueOwner(svc); });
     c.endpointSlices.onChange((_t, slice) => {
-      const svcName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+      const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];
       const svc = c.services.get(namespacedKey(slice.metadata?.namespace, svcName));
       if (svc !== undefined) this.enqueueOwner(svc);
     });

@@ -81,6 +81,16 @@ export function resourcePath(r: ResourceRef): string {
   return `${base}${ns}/${r.plural}${name}${sub}`;
 }
 
+/**
+ * The URL of a request: `path` below the server URL's own path (a prefix, for API servers behind
+ * a proxy, e.g. https://rancher.example/k8s/clusters/c-1), with the query's defined values.
+ */
+export function requestUrl(server: URL, path: string, query: RequestOptions['query'] = {}): URL {
+  const url = new URL(server.pathname.replace(/\/+$/, '') + path, server);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
+}
+
 export type RequestListener = (verb: Verb, path: string) => void;
 
 interface Connection {
@@ -129,9 +139,7 @@ export class KubeClient {
   }
 
   private async send(method: string, path: string, o: RequestOptions): Promise<http.IncomingMessage> {
-    // A server URL may carry a path prefix (API servers behind a proxy): paths go below it.
-    const url = new URL(this.conn.server.pathname.replace(/\/+$/, '') + path, this.conn.server);
-    for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = requestUrl(this.conn.server, path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const mod = url.protocol === 'https:' ? https : http;
     const auth = await this.conn.headers();

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { isJsonMap, type JsonMap } from '../core/merge.ts';
 
 export interface TlsOptions {
   ca?: Buffer | undefined;
@@ -38,7 +39,7 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 // client-go re-reads token files once a minute: kubelet rotates projected service account tokens.
 const TOKEN_REREAD_MS = 60_000;
 
-type Doc = Record<string, unknown>;
+type Doc = JsonMap;
 interface Named { name: string; value: Doc }
 interface Merged { currentContext?: string; clusters: Map<string, Doc>; users: Map<string, Doc>; contexts: Map<string, Doc> }
 
@@ -110,7 +111,7 @@ function mergeFile(into: Merged, file: string): void {
     throw new Error(`kubeconfig ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (doc === null || doc === undefined) return; // an empty file contributes nothing, as in kubectl
-  if (!isDoc(doc)) throw new Error(`kubeconfig ${file}: not a mapping`);
+  if (!isJsonMap(doc)) throw new Error(`kubeconfig ${file}: not a mapping`);
   const dir = path.dirname(path.resolve(file));
   const current = doc['current-context'];
   if (into.currentContext === undefined && typeof current === 'string' && current !== '') into.currentContext = current;
@@ -126,9 +127,9 @@ function entries(doc: Doc, list: string, field: string, file: string): Named[] {
   if (items === undefined || items === null) return [];
   if (!Array.isArray(items)) throw new Error(`kubeconfig ${file}: ${list} is not a list`);
   return items.map((item: unknown, i) => {
-    if (!isDoc(item) || typeof item.name !== 'string') throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] has no name`);
+    if (!isJsonMap(item) || typeof item.name !== 'string') throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] has no name`);
     const value = item[field] ?? {};
-    if (!isDoc(value)) throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] (${item.name}): ${field} is not a mapping`);
+    if (!isJsonMap(value)) throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] (${item.name}): ${field} is not a mapping`);
     return { name: item.name, value };
   });
 }
@@ -212,8 +213,4 @@ async function pluginHeaders(merged: Merged, contextName: string): Promise<() =>
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') out[k] = v;
     return out;
   };
-}
-
-function isDoc(v: unknown): v is Doc {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
