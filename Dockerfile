@@ -18,7 +18,9 @@ COPY package.json package-lock.json ./
 # dependency would download a second Node.js; the image's own Node.js runs the compiler.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/stamp-build.ts ./scripts/
 COPY src ./src
+# Compiles, and stamps the build time (dist/build-info.json: the end-of-support check counts from it).
 RUN npm run build
 
 FROM node:${NODE_VERSION}-slim AS deps

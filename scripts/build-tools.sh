@@ -3,7 +3,7 @@
 # modules (tools/*/go.mod), into a cache outside the work tree keyed by the pinned versions. A warm
 # cache makes this a no-op. Prints the bin directory on the last line of stdout.
 #
-#   scripts/build-tools.sh [kubernetes|csi|helm|all]   (default: all)
+#   scripts/build-tools.sh [kubernetes|csi|helm|grpcurl|all]   (default: all)
 #
 # Progress goes to stderr so callers can capture the path.
 set -euo pipefail
@@ -74,7 +74,7 @@ build_module() {
 }
 
 bins=()
-case $what in kubernetes|csi|helm|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|all)"; exit 2 ;; esac
+case $what in kubernetes|csi|helm|grpcurl|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|grpcurl|all)"; exit 2 ;; esac
 if [ "$what" = kubernetes ] || [ "$what" = all ]; then
   bins+=("$(build_module kubernetes \
     etcd=go.etcd.io/etcd/server/v3 \
@@ -92,6 +92,9 @@ if { [ "$what" = csi ] || [ "$what" = all ]; } && [ -d "$root/tools/csi" ]; then
 fi
 if { [ "$what" = helm ] || [ "$what" = all ]; } && [ -d "$root/tools/helm" ]; then
   bins+=("$(build_module helm helm=helm.sh/helm/v3/cmd/helm)")
+fi
+if { [ "$what" = grpcurl ] || [ "$what" = all ]; } && [ -d "$root/tools/grpcurl" ]; then
+  bins+=("$(build_module grpcurl grpcurl=github.com/fullstorydev/grpcurl/cmd/grpcurl)")
 fi
 
 # One directory of links so callers need only one path.

@@ -1,34 +1,27 @@
 #!/usr/bin/env node
-// listener-operator: `crd`, `run controller`, `run node`. Parses configuration once, wires the
-// services together, and shuts down gracefully on SIGTERM/SIGINT.
-import { randomBytes } from 'node:crypto';
+// listener-operator: `crd`, `run controller`, `run node`. Parses the configuration once, then hands
+// every component to one lifecycle (cli/manager.ts): started in order, stopped in reverse on
+// SIGTERM/SIGINT, and any failure, at start or later, ends the process non-zero with one line.
 import { hostname } from 'node:os';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseArgs, type ControllerConfig, type NodeConfig } from './cli/config.ts';
-import { createLogger, type Logger } from './cli/log.ts';
-import { startHttpServer } from './cli/http.ts';
-import { ListenerController, errText } from './controller/controller.ts';
-import { ensurePresetClasses } from './controller/presets.ts';
+import { parseArgs, type CommonConfig, type ControllerConfig, type NodeConfig } from './cli/config.ts';
+import { readBuildInfo } from './cli/build-info.ts';
+import { Logs, type Logger } from './cli/log.ts';
+import { Manager, type Component } from './cli/manager.ts';
+import { metricsFor } from './cli/metrics.ts';
+import { httpComponent } from './cli/components.ts';
+import { controllerComponents } from './cli/controller-components.ts';
 import { crdsYaml } from './crd/index.ts';
-import { controllerService } from './csi/controller-service.ts';
 import { identityService } from './csi/identity.ts';
 import { nodeService } from './csi/node-service.ts';
 import { startCsiServer } from './csi/server.ts';
 import { KubeClient } from './k8s/client.ts';
-import { LeaderElector } from './k8s/leader.ts';
+import { runEndOfSupportCheck } from './maintenance/eos.ts';
 import { VERSION } from './version.ts';
 
-const LEADER_LEASE_NAME = 'listener-operator-controller';
+/** Bounded shutdown: inside the kubelet's default 30 s grace period, before its SIGKILL. */
+const SHUTDOWN_GRACE_MS = 25_000;
 
-function metricsFor(client: KubeClient): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'listener_operator_api_requests_total', help: 'Kubernetes API requests made, by verb', labelNames: ['verb'], registers: [registry] });
-  client.onRequest((verb) => { requests.inc({ verb }); });
-  return registry;
-}
-
-/** Resolves when SIGTERM or SIGINT arrives. */
+/** Resolves with the signal's name when SIGTERM or SIGINT arrives. */
 function termination(): Promise<string> {
   return new Promise((resolve) => {
     process.once('SIGTERM', () => { resolve('SIGTERM'); });
@@ -36,96 +29,97 @@ function termination(): Promise<string> {
   });
 }
 
-/** Waits until this replica leads (or shutdown); exits the process if leadership is lost later. */
-async function campaign(cfg: ControllerConfig, client: KubeClient, log: Logger, stop: Promise<string>): Promise<LeaderElector> {
-  if (cfg.operatorNamespace === undefined) throw new Error('--leader-elect needs --operator-namespace, the namespace of its Lease');
-  const elector = new LeaderElector({
-    client, namespace: cfg.operatorNamespace, name: LEADER_LEASE_NAME,
-    identity: `${hostname()}_${randomBytes(4).toString('hex')}`, log: (m) => { log.info(m); },
-  });
-  log.info({ lease: `${cfg.operatorNamespace}/${LEADER_LEASE_NAME}` }, 'Waiting to become the leader');
-  const won = await Promise.race([elector.acquire(), stop.then(() => false)]);
-  if (won) {
-    void elector.hold().then((r) => {
-      if (r === 'lost') {
-        log.error('Lost the leader Lease; exiting so that only one replica acts');
-        process.exit(1);
-      }
+/** The values that decide what this process does, logged once at start. */
+function startupFields(cfg: ControllerConfig | NodeConfig, builtAtMs: number | undefined): Record<string, unknown> {
+  return {
+    version: VERSION, mode: cfg.mode, builtAt: builtAtMs === undefined ? 'development build' : new Date(builtAtMs).toISOString(),
+    node: cfg.nodeName, operatorNamespace: cfg.operatorNamespace, operatorServiceName: cfg.operatorServiceName,
+    imageRepository: cfg.imageRepository, operatorImage: cfg.operatorImage, csiEndpoint: cfg.csiEndpoint, http: cfg.httpAddress,
+    ...(cfg.mode === 'controller' ? {
+      clusterDomain: cfg.clusterDomain ?? `(from the kubelet of ${cfg.nodeName ?? '?'})`, preset: cfg.preset,
+      crdMaintenance: cfg.crdMaintenance, webhook: cfg.webhookAddress, leaderElect: cfg.leaderElect, watchNamespace: cfg.watchNamespace ?? '(all)',
+    } : {}),
+  };
+}
+
+function eosComponent(cfg: CommonConfig, builtAtMs: number | undefined, log: Logger): Component {
+  return {
+    name: 'end-of-support check',
+    start: (signal) => Promise.resolve({
+      done: runEndOfSupportCheck({ builtAtMs: builtAtMs ?? Date.now(), intervalMs: cfg.eos.intervalMs, log }, signal),
+    }),
+  };
+}
+
+async function run(cfg: ControllerConfig | NodeConfig, logs: Logs, fatal: (line: string) => void): Promise<number> {
+  const log = logs.for('listener_operator');
+  const { builtAtMs } = readBuildInfo();
+  const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
+  const registry = metricsFor(client);
+  log.info(startupFields(cfg, builtAtMs), `Starting listener-operator ${cfg.mode}`);
+  const manager = new Manager({ graceMs: SHUTDOWN_GRACE_MS, fatal, info: (m, f) => { log.info(f ?? {}, m); } });
+  const csiLog = logs.for('listener_operator::csi');
+  if (cfg.mode === 'controller') {
+    const parts = controllerComponents(cfg, { client, logs, registry, instance: hostname() });
+    manager.add(httpComponent(cfg.httpAddress, registry, () => parts.ready(manager), logs.for('listener_operator::http')));
+    if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
+    for (const c of parts.components) manager.add(c);
+  } else {
+    manager.add(httpComponent(cfg.httpAddress, registry, () => manager.state === 'running', logs.for('listener_operator::http')));
+    if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
+    manager.add({
+      name: 'CSI server',
+      start: async () => {
+        const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), node: nodeService({ client, nodeName: cfg.nodeName }) }, log: csiLog });
+        return { stop: () => csi.close() };
+      },
     });
   }
-  return elector;
+  const code = await manager.run(termination());
+  client.close();
+  log.info({ exitCode: code }, 'Stopped');
+  return code;
 }
 
-async function runController(cfg: ControllerConfig, log: Logger): Promise<void> {
-  const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
-  const registry = metricsFor(client);
-  const controller = new ListenerController({ client, log, clusterDomain: cfg.clusterDomain, concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
-  new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(controller.queue.length); } });
-  new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(controller.queue.active); } });
-  new Counter({ name: 'listener_operator_reconciles_total', help: 'Listener reconciles started', registers: [registry], collect() { this.reset(); this.inc(controller.reconciles); } });
-  let ready = false;
-  const http = await startHttpServer(cfg.httpAddress, registry, () => ready);
-  const stopSignal = termination();
-  const abort = new AbortController();
-  void stopSignal.then(() => { abort.abort(); });
-  log.info({ version: VERSION, preset: cfg.preset, http: http?.port }, 'Starting controller');
-  // Every replica serves CSI (its provisioner sidecar elects its own leader); ready only once it listens.
-  const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), controller: controllerService({ client }) }, log });
-  const elector = cfg.leaderElect ? await campaign(cfg, client, log, stopSignal) : undefined;
-  if (elector !== undefined) ready = true; // a standby is healthy while it waits
-  if (elector !== undefined && !elector.isLeader()) {
-    await elector.release();
-    await csi.close();
-    await http?.close();
-    client.close();
-    log.info('Stopped');
-    return;
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2), process.env);
+  if (parsed.kind === 'exit') {
+    process.stdout.write(parsed.stdout);
+    process.stderr.write(parsed.stderr);
+    return parsed.code;
   }
-  await Promise.race([ensurePresetClasses(client, cfg.preset, log, abort.signal), stopSignal]);
-  await Promise.race([controller.start(), stopSignal]);
-  ready = !abort.signal.aborted;
-  const signal = await stopSignal;
-  log.info({ signal }, 'Shutting down: finishing in-flight reconciles and CSI calls');
-  ready = false;
-  await Promise.all([controller.stop(), csi.close()]);
-  await elector?.release();
-  await http?.close();
-  client.close();
-  log.info('Stopped');
-}
-
-async function runNode(cfg: NodeConfig, log: Logger): Promise<void> {
-  const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
-  const registry = metricsFor(client);
-  let ready = false;
-  const http = await startHttpServer(cfg.httpAddress, registry, () => ready);
-  const stopSignal = termination();
-  log.info({ version: VERSION, node: cfg.nodeName, http: http?.port }, 'Starting node service');
-  const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), node: nodeService({ client, nodeName: cfg.nodeName }) }, log });
-  ready = true;
-  const signal = await stopSignal;
-  log.info({ signal }, 'Shutting down: finishing in-flight CSI calls');
-  ready = false;
-  await csi.close();
-  await http?.close();
-  client.close();
-  log.info('Stopped');
-}
-
-async function main(): Promise<void> {
-  const cfg = parseArgs(process.argv.slice(2), process.env, (code) => process.exit(code));
+  const cfg = parsed.config;
   if (cfg.mode === 'crd') {
     process.stdout.write(crdsYaml());
-    return;
+    return 0;
   }
-  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  const logs = Logs.console(cfg.telemetry.console);
+  const rootLog = logs.for('listener_operator');
+  // The one line of a fatal error reaches stderr even when the console log is off.
+  const fatal = (line: string): void => {
+    if (cfg.telemetry.console.enabled) rootLog.error(line);
+    else process.stderr.write(`error: ${line}\n`);
+  };
+  const unsupported = unsupportedTelemetry(cfg);
+  if (unsupported !== undefined) {
+    fatal(unsupported);
+    return 1;
+  }
   try {
-    if (cfg.mode === 'controller') await runController(cfg, log);
-    else await runNode(cfg, log);
+    return await run(cfg, logs, fatal);
   } catch (e) {
-    log.error({ err: errText(e) }, 'Fatal error');
-    process.exitCode = 1;
+    fatal(`cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
   }
 }
 
-await main();
+/** Telemetry we cannot provide yet is refused, never silently ignored (contract: command line). */
+function unsupportedTelemetry(cfg: CommonConfig): string | undefined {
+  const t = cfg.telemetry;
+  if (t.file !== undefined) return 'FILE_LOG_DIRECTORY (--file-log-directory): rolling log files are not supported yet; unset it';
+  if (t.otelTraces.enabled) return 'OTEL_TRACE_EXPORTER_ENABLED (--otel-trace-exporter-enabled): OTLP trace export is not supported yet; unset it';
+  if (t.otelLogs.enabled) return 'OTEL_LOG_EXPORTER_ENABLED (--otel-log-exporter-enabled): OTLP log export is not supported yet; unset it';
+  return undefined;
+}
+
+process.exit(await main());

@@ -1,2 +1,2 @@
 // The operator's version, reported by CSI GetPluginInfo and `--version`.
-export const VERSION = '0.1.0';
+export const VERSION = '0.2.0';

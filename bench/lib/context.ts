@@ -49,6 +49,7 @@ let started = 0;
 /** Starts the operator command (controller or node) with the shared environment contract. */
 export async function startOperator(ctx: BenchContext, o: { cmd: string; phase: string; env?: Record<string, string> }): Promise<OperatorProcess> {
   const port = await freePort();
+  const webhookPort = await freePort();
   const n = ++started;
   const base = splitCommand(o.cmd);
   const { argv, profiled } = ctx.opts.cpuProf ? withCpuProfile(base, path.join(ctx.runDir, 'profiles'), `${n}-${o.phase}`) : { argv: base, profiled: false };
@@ -67,6 +68,12 @@ export async function startOperator(ctx: BenchContext, o: { cmd: string; phase: 
       CSI_ENDPOINT: `unix://${csiSocket}`,
       HTTP_ADDRESS: `127.0.0.1:${port}`,
       LISTENER_CLASS_PRESET: 'none',
+      // As upstream's chart runs it (CRD maintenance and its webhook on), with what this control
+      // plane lacks given: a cluster domain (no kubelet to read it from), a free webhook port.
+      OPERATOR_NAMESPACE: 'default',
+      OPERATOR_SERVICE_NAME: 'listener-operator',
+      KUBERNETES_CLUSTER_DOMAIN: 'cluster.local',
+      WEBHOOK_ADDRESS: `127.0.0.1:${webhookPort}`,
       ...o.env,
     },
   });

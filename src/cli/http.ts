@@ -1,6 +1,7 @@
 // /healthz (process alive), /readyz (caches synced, socket listening) and /metrics (Prometheus).
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { parseHostPort } from '../util/host-port.ts';
 
 export interface HttpServerHandle {
   port: number;
@@ -9,10 +10,8 @@ export interface HttpServerHandle {
 
 export async function startHttpServer(address: string, registry: Registry, ready: () => boolean): Promise<HttpServerHandle | undefined> {
   if (address === '') return undefined;
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i);
-  const port = Number(address.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--http-address "${address}" is not host:port`);
+  const hp = parseHostPort(address);
+  if (hp === undefined) throw new Error(`--http-address "${address}" is not host:port`);
   const server = http.createServer((req, res) => {
     void (async (): Promise<void> => {
       if (req.url === '/healthz') {
@@ -29,11 +28,11 @@ export async function startHttpServer(address: string, registry: Registry, ready
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host === '' ? undefined : host, resolve);
+    server.listen(hp.port, hp.host, resolve);
   });
   const addr = server.address();
   return {
-    port: typeof addr === 'object' && addr !== null ? addr.port : port,
+    port: typeof addr === 'object' && addr !== null ? addr.port : hp.port,
     close: () => new Promise((resolve) => { server.close(() => { resolve(); }); server.closeAllConnections(); }),
   };
 }

@@ -33,6 +33,19 @@ export function isLabelValue(s: string): boolean {
   return s.length <= MAX_NAME_LENGTH && LABEL_VALUE.test(s);
 }
 
+// RFC 1123 labels separated by dots, optionally ending in a dot: upstream's DomainName.
+const DOMAIN = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*\.?$/;
+const MAX_DOMAIN_LENGTH = 253;
+
+/** Why `s` is not a DNS domain name (upstream's DomainName rules), or undefined when it is one. */
+export function domainNameError(s: string): string | undefined {
+  if (s.length > MAX_DOMAIN_LENGTH) return `is longer than ${MAX_DOMAIN_LENGTH} characters`;
+  if (!DOMAIN.test(s) || s.split('.').some((label) => label.length > MAX_NAME_LENGTH)) {
+    return 'is not a DNS domain (labels of letters, digits and "-", at most 63 characters each, separated by dots, optionally ending with a dot)';
+  }
+  return undefined;
+}
+
 function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, HASH_LENGTH);
 }

@@ -16,12 +16,14 @@
 // UNIMPLEMENTED.
 
 import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
 import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../cli/log.ts';
 import { DRIVER_NAME } from '../constants.ts';
 import { formatCauseChain, toGrpcStatus, type CsiError } from './errors.ts';
-import { loadCsiProto } from './proto/load.ts';
+import { readFileSync } from 'node:fs';
+import { CSI_DESCRIPTOR_SET_FILE, PROTO_DIR, loadCsiPackageDefinition, reflectionDefinition, type CsiProto } from './proto/load.ts';
 import type { ControllerHandlers } from './proto/generated/csi/v1/Controller.ts';
 import type { IdentityHandlers } from './proto/generated/csi/v1/Identity.ts';
 import type { NodeHandlers } from './proto/generated/csi/v1/Node.ts';
@@ -77,9 +79,15 @@ const SOCKET_MODE = 0o600;
 /** Starts the gRPC server and resolves once it accepts connections on `endpoint`. */
 export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer> {
   const endpoint = opts.endpoint.replace(/^unix:\/\//, '');
-  const log = opts.log.child({ component: 'csi' });
-  const proto = loadCsiProto().csi.v1;
+  const log = opts.log;
+  const definition = loadCsiPackageDefinition();
+  const proto = (grpc.loadPackageDefinition(definition) as unknown as CsiProto).csi.v1;
   const server = new grpc.Server();
+  // Server reflection (grpc.reflection.v1 and v1alpha), as upstream serves it: `grpcurl -unix
+  // <socket> list` and `describe` work without the .proto file. It serves the descriptors compiled
+  // from csi.proto (proto/csi.protoset, `npm run gen:proto`): the ones proto-loader derives at run
+  // time lack the files' dependencies and misdescribe descriptor.proto (grpc/grpc-node#2958).
+  new ReflectionService(reflectionDefinition(readFileSync(join(PROTO_DIR, CSI_DESCRIPTOR_SET_FILE)))).addToServer(server);
   server.addService(proto.Identity.service, funnel('Identity', proto.Identity.service, opts.services.identity, log));
   if (opts.services.controller !== undefined) {
     server.addService(proto.Controller.service, funnel('Controller', proto.Controller.service, opts.services.controller, log));

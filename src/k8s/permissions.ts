@@ -24,6 +24,12 @@ export interface Permission {
   notInCode?: string;
   /** Set when the chart deliberately does not grant it (a feature the chart leaves off). */
   notGranted?: string;
+  /**
+   * Set when the chart grants it only with some values: `crd-maintenance` while
+   * maintenance.customResourceDefinitions.maintain is true, `cluster-domain-detection` while
+   * kubernetesClusterDomain is unset.
+   */
+  grantedWhen?: 'crd-maintenance' | 'cluster-domain-detection';
 }
 
 export const PERMISSIONS: readonly Permission[] = [
@@ -44,6 +50,15 @@ export const PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'persistentvolumes', verbs: ['list', 'watch'], who: 'controller', why: 'PVs labelled for a Listener: the Nodes it is pinned to' },
   { group: '', resource: 'nodes', verbs: ['list', 'watch'], who: 'controller', why: 'addresses of the Nodes behind NodePort Listeners' },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create'], who: 'controller', why: 'events on Listeners (errors, with the reason)' },
+  {
+    group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verbs: ['list', 'create', 'patch'], who: 'controller',
+    why: 'CRD maintenance: server-side apply of the CRDs with the conversion webhook\'s CA bundle (create and patch); their live CA bundle and Established condition, read by name (list: upstream\'s chart grants no get)',
+    grantedWhen: 'crd-maintenance',
+  },
+  {
+    group: '', resource: 'nodes/proxy', verbs: ['get'], who: 'controller', why: 'the cluster domain from its Node\'s kubelet (configz)',
+    grantedWhen: 'cluster-domain-detection',
+  },
   {
     group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], who: 'controller', why: 'leader election (--leader-elect)',
     notGranted: 'the chart runs one controller replica with the Recreate strategy and leaves --leader-elect off',

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { eventually, freshNamespace, testClient } from '../support/k8s.ts';
 import { installCrds } from '../support/operator.ts';
+import { SHARED_PLANE_ENV } from '../support/operator-process.ts';
 
 const MAIN = path.join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 const cli = (args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnSync> =>
@@ -50,7 +51,7 @@ test('run controller works against the API server and exits 0 on SIGTERM', async
   const ns = await freshNamespace(t, client);
   const dir = await mkdtemp(path.join(tmpdir(), 'cli-'));
   const child = spawn(process.execPath, [MAIN, 'run', 'controller', '--listener-class-preset=none', `--watch-namespace=${ns}`, '--http-address=127.0.0.1:0'], {
-    env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: path.join(dir, 'csi.sock') },
+    env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: path.join(dir, 'csi.sock'), ...SHARED_PLANE_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -22,7 +22,7 @@ test('starts before its CRDs exist, then works; presets never overwrite; namespa
   const log = createLogger('error', 'plain');
   const controller = new ListenerController({ client, log, clusterDomain: 'cluster.local', concurrency: 4 });
   const started = controller.start();
-  const presets = ensurePresetClasses(client, 'stable-nodes', log);
+  const presets = ensurePresetClasses({ client, preset: 'stable-nodes', log });
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(controller.caches.listeners.size, 0);
 

@@ -3,8 +3,9 @@
 // (`run node` / `run controller` serve the socket, /readyz, SIGTERM removes the socket).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { lstat, watch, writeFile } from 'node:fs/promises';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { lstat, readFile, watch, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -12,12 +13,15 @@ import { pino } from 'pino';
 import { identityService } from '../../src/csi/identity.ts';
 import { err } from '../../src/csi/result.ts';
 import { startCsiServer } from '../../src/csi/server.ts';
+import { PROTO_DIR } from '../../src/csi/proto/load.ts';
 import { VERSION } from '../../src/version.ts';
 import { CsiClient, expectCode, startCsi, tempDir } from '../support/csi.ts';
 import { eventually, testClient } from '../support/k8s.ts';
 import { installCrds } from '../support/operator.ts';
+import { SHARED_PLANE_ENV } from '../support/operator-process.ts';
 
 const quiet = pino({ level: 'silent' });
+const execFileAsync = promisify(execFile);
 const MAIN = path.join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
 async function modeOf(p: string): Promise<number> {
@@ -156,7 +160,7 @@ for (const mode of ['node', 'controller'] as const) {
     const endpoint = path.join(dir, 'csi.sock');
     const args = mode === 'node' ? ['run', 'node', '--node-name=n1'] : ['run', 'controller', '--listener-class-preset=none', '--watch-namespace=csi-server-test-none'];
     const child = spawn(process.execPath, [MAIN, ...args, '--http-address=127.0.0.1:0', '--console-log-format=json'], {
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${endpoint}` },
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${endpoint}`, ...SHARED_PLANE_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -166,7 +170,7 @@ for (const mode of ['node', 'controller'] as const) {
     await eventually('CSI server listening', () => (log.includes('CSI server listening') ? true : undefined), 30_000);
     assert.equal(await modeOf(endpoint), 0o600);
     const port = await eventually('http port', () => {
-      const m = /"http":(\d+)/.exec(log);
+      const m = /"target":"listener_operator::http"[^\n]*"port":(\d+)/.exec(log);
       return m?.[1] === undefined ? undefined : Number(m[1]);
     });
     await eventually('/readyz 200', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 30_000);
@@ -183,3 +187,29 @@ for (const mode of ['node', 'controller'] as const) {
     }));
   });
 }
+
+test('gRPC server reflection: grpcurl lists and describes the services without the .proto file', async (t) => {
+  const bin = process.env.LISTENER_OPERATOR_BIN;
+  assert.ok(bin !== undefined && bin !== '', 'LISTENER_OPERATOR_BIN is not set: run through scripts/test.sh, which builds grpcurl');
+  const dir = await tempDir(t);
+  const endpoint = path.join(dir, 'csi.sock');
+  const server = await startCsiServer({ endpoint, log: quiet, services: { identity: identityService(), node: {} } });
+  t.after(() => server.close());
+  // Asynchronously: the server answers from this very process.
+  const grpcurl = async (...args: string[]): Promise<string> => {
+    const r = await execFileAsync(path.join(bin, 'grpcurl'), ['-plaintext', '-max-time', '10', '-unix', endpoint, ...args], { encoding: 'utf8', timeout: 20_000 });
+    return r.stdout;
+  };
+  const services = (await grpcurl('list')).trim().split('\n').sort();
+  for (const s of ['csi.v1.Controller', 'csi.v1.GroupController', 'csi.v1.Identity', 'csi.v1.Node', 'csi.v1.SnapshotMetadata']) {
+    assert.ok(services.includes(s), `${s} in ${services.join(', ')}`);
+  }
+  assert.match(await grpcurl('describe', 'csi.v1.Node'), /rpc NodePublishVolume \( \.csi\.v1\.NodePublishVolumeRequest \) returns \( \.csi\.v1\.NodePublishVolumeResponse \)/);
+  // The described types are real: a call through reflection alone works.
+  assert.match(await grpcurl('csi.v1.Identity/GetPluginInfo'), /"name": "listeners.stackable.tech"/);
+  t.diagnostic(`grpcurl -unix <socket> list: ${services.join(', ')}`);
+  // The descriptors it serves are csi.proto's as it is now (`npm run gen:proto` after an edit).
+  const fresh = path.join(dir, 'fresh.protoset');
+  await execFileAsync(path.join(bin, 'grpcurl'), ['-import-path', PROTO_DIR, '-proto', 'csi.proto', '-protoset-out', fresh, 'describe', 'csi.v1.Node'], { timeout: 20_000 });
+  assert.ok((await readFile(fresh)).equals(await readFile(path.join(PROTO_DIR, 'csi.protoset'))), 'proto/csi.protoset is out of date: run npm run gen:proto');
+});

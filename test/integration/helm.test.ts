@@ -4,12 +4,10 @@
 // valid for a real cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { buildCrds } from '../../src/crd/index.ts';
 import { DRIVER_NAME } from '../../src/constants.ts';
 import { NAMESPACES, at } from '../../src/k8s/resources.ts';
 import { freshNamespace, testClient } from '../support/k8s.ts';
@@ -18,7 +16,6 @@ import {
   type Container, type K8sObject, type Rendered, type Workload,
 } from '../support/helm.ts';
 
-const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
 interface ValueSet {
@@ -52,6 +49,18 @@ const VALUE_SETS: ValueSet[] = [
   },
   { name: 'kubernetesClusterDomain', values: { kubernetesClusterDomain: 'example.internal' } },
   { name: 'maintenance.customResourceDefinitions.maintain=false', values: { maintenance: { customResourceDefinitions: { maintain: false } } } },
+  { name: 'maintenance.endOfSupportCheck: off; and with mode and interval', values: { maintenance: { endOfSupportCheck: { enabled: false, mode: 'offline', interval: '12h' } } } },
+  { name: 'maintenance.endOfSupportCheck mode and interval', values: { maintenance: { endOfSupportCheck: { mode: 'offline', interval: '12h' } } } },
+  {
+    name: 'telemetry: console level and format, file logs, OTLP exporters',
+    values: {
+      telemetry: {
+        consoleLog: { level: 'info,listener_operator::csi=debug', format: 'json' }, fileLog: { enabled: true, level: 'debug', rotationPeriod: 'daily', maxFiles: 3 },
+        otelLogExporter: { enabled: true, level: 'warn', endpoint: 'http://collector:4317' }, otelTraceExporter: { enabled: true, level: 'info', endpoint: 'http://collector:4317' },
+      },
+    },
+  },
+  { name: 'telemetry.consoleLog.enabled=false', values: { telemetry: { consoleLog: { enabled: false, level: 'debug' } } } },
   {
     name: 'image.*, sidecar images and resources',
     values: {
@@ -82,6 +91,8 @@ interface Expect {
   clusterDomain: string | undefined;
   crds: boolean;
   image: string;
+  /** The telemetry and maintenance variables the values set, as upstream's chart sets them. */
+  optionalEnv: Record<string, string>;
 }
 
 function dig(values: Record<string, unknown>, keys: string[]): unknown {
@@ -118,19 +129,44 @@ async function expectFor(set: ValueSet): Promise<Expect> {
     clusterDomain: typeof dig(v, ['kubernetesClusterDomain']) === 'string' ? String(dig(v, ['kubernetesClusterDomain'])) : undefined,
     crds: dig(v, ['maintenance', 'customResourceDefinitions', 'maintain']) !== false,
     image: `${str(v, ['image', 'repository'], 'localhost/listener-operator')}:${str(v, ['image', 'tag'], await chartAppVersion())}`,
+    optionalEnv: optionalEnvFor(v),
   };
 }
 
-// ---- field-by-field checks -------------------------------------------------------------------------
+/** What upstream's chart (its _telemetry.tpl and _maintenance.tpl) sets for these values. */
+function optionalEnvFor(v: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const t = (keys: string[]): unknown => dig(v, ['telemetry', ...keys]);
+  const set = (name: string, value: unknown): void => { if (typeof value === 'string' || typeof value === 'number') env[name] = String(value); };
+  const consoleOn = t(['consoleLog', 'enabled']) !== false;
+  if (!consoleOn) env.CONSOLE_LOG_DISABLED = 'true';
+  if (consoleOn) { set('CONSOLE_LOG_LEVEL', t(['consoleLog', 'level'])); set('CONSOLE_LOG_FORMAT', t(['consoleLog', 'format'])); }
+  if (t(['fileLog', 'enabled']) === true) {
+    env.FILE_LOG_DIRECTORY = '/stackable/logs/listener-operator';
+    set('FILE_LOG_LEVEL', t(['fileLog', 'level']));
+    set('FILE_LOG_ROTATION_PERIOD', t(['fileLog', 'rotationPeriod']) ?? 'hourly');
+    set('FILE_LOG_MAX_FILES', t(['fileLog', 'maxFiles']) ?? 6);
+  }
+  for (const [key, kind] of [['otelLogExporter', 'LOG'], ['otelTraceExporter', 'TRACE']] as const) {
+    if (t([key, 'enabled']) !== true) continue;
+    env[`OTEL_${kind}_EXPORTER_ENABLED`] = 'true';
+    set(`OTEL_${kind}_EXPORTER_LEVEL`, t([key, 'level']));
+    set(`OTEL_EXPORTER_OTLP_${kind}S_ENDPOINT`, t([key, 'endpoint']));
+  }
+  const eos = (k: string): unknown => dig(v, ['maintenance', 'endOfSupportCheck', k]);
+  if (eos('enabled') === false) env.EOS_DISABLED = 'true';
+  else { set('EOS_CHECK_MODE', eos('mode')); set('EOS_INTERVAL', eos('interval')); }
+  if (dig(v, ['maintenance', 'customResourceDefinitions', 'maintain']) === false) env.DISABLE_CRD_MAINTENANCE = 'true';
+  return env;
+}
 
-const CRD_NAMES = buildCrds().map((c) => (c as { metadata: { name: string } }).metadata.name).sort();
+// ---- field-by-field checks -------------------------------------------------------------------------
 
 function expectedObjects(e: Expect): string[] {
   return [
     `ClusterRole/${e.fullname}-clusterrole`,
     `ClusterRoleBinding/${e.fullname}-clusterrolebinding`,
     `CSIDriver/${DRIVER_NAME}`,
-    ...(e.crds ? CRD_NAMES.map((n) => `CustomResourceDefinition/${n}`) : []),
     `DaemonSet/${e.fullname}-csi-node-driver`,
     `Deployment/${e.fullname}-csi-provisioner`,
     `Service/${e.fullname}`,
@@ -187,22 +223,41 @@ function checkProbes(c: Container): void {
   assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'http' }, `${c.name}: readiness probe`);
 }
 
+/** Every variable the chart sets is one the CLI reads (src/cli/config.ts), upstream's where upstream has it. */
+const KNOWN_ENV = [
+  'CSI_ENDPOINT', 'HTTP_ADDRESS', 'OPERATOR_IMAGE', 'OPERATOR_NAMESPACE', 'OPERATOR_SERVICE_NAME', 'IMAGE_REPOSITORY', 'KUBERNETES_NODE_NAME',
+  'KUBERNETES_CLUSTER_DOMAIN', 'LISTENER_CLASS_PRESET', 'WEBHOOK_ADDRESS', 'CONSOLE_LOG_DISABLED', 'CONSOLE_LOG_LEVEL', 'CONSOLE_LOG_FORMAT',
+  'FILE_LOG_DIRECTORY', 'FILE_LOG_LEVEL', 'FILE_LOG_ROTATION_PERIOD', 'FILE_LOG_MAX_FILES', 'OTEL_LOG_EXPORTER_ENABLED', 'OTEL_LOG_EXPORTER_LEVEL',
+  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'OTEL_TRACE_EXPORTER_ENABLED', 'OTEL_TRACE_EXPORTER_LEVEL', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'EOS_DISABLED', 'EOS_CHECK_MODE', 'EOS_INTERVAL', 'DISABLE_CRD_MAINTENANCE',
+];
+const OPTIONAL_ENV = KNOWN_ENV.slice(KNOWN_ENV.indexOf('CONSOLE_LOG_DISABLED'));
+
 function checkEnv(c: Container, e: Expect): void {
-  assert.equal(c.env?.find((x) => x.name === 'OPERATOR_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace', `${c.name}: OPERATOR_NAMESPACE`);
+  const fieldRef = (name: string): string | undefined => c.env?.find((x) => x.name === name)?.valueFrom?.fieldRef?.fieldPath;
+  assert.equal(fieldRef('OPERATOR_NAMESPACE'), 'metadata.namespace', `${c.name}: OPERATOR_NAMESPACE`);
+  assert.equal(fieldRef('KUBERNETES_NODE_NAME'), 'spec.nodeName', `${c.name}: KUBERNETES_NODE_NAME from the downward API`);
+  assert.equal(fieldRef('OPERATOR_IMAGE'), "metadata.annotations['internal.stackable.tech/image']", `${c.name}: OPERATOR_IMAGE from the Pod annotation`);
   assert.equal(envOf(c, 'OPERATOR_SERVICE_NAME'), e.fullname, `${c.name}: OPERATOR_SERVICE_NAME is the chart's Service`);
   assert.equal(envOf(c, 'KUBERNETES_CLUSTER_DOMAIN'), e.clusterDomain, `${c.name}: KUBERNETES_CLUSTER_DOMAIN`);
+  assert.equal(envOf(c, 'IMAGE_REPOSITORY'), e.image.slice(0, e.image.lastIndexOf(':')), `${c.name}: IMAGE_REPOSITORY`);
   assert.equal(c.image, e.image, `${c.name}: image`);
-  // Every variable the chart sets is one the CLI reads (src/cli/config.ts).
-  const known = ['CSI_ENDPOINT', 'HTTP_ADDRESS', 'OPERATOR_NAMESPACE', 'OPERATOR_SERVICE_NAME', 'KUBERNETES_CLUSTER_DOMAIN', 'LISTENER_CLASS_PRESET', 'KUBERNETES_NODE_NAME'];
-  for (const v of c.env ?? []) assert.ok(known.includes(v.name), `${c.name}: unknown environment variable ${v.name}`);
+  for (const v of c.env ?? []) assert.ok(KNOWN_ENV.includes(v.name), `${c.name}: unknown environment variable ${v.name}`);
+  const optional = Object.fromEntries((c.env ?? []).filter((x) => OPTIONAL_ENV.includes(x.name)).map((x) => [x.name, x.value ?? '']));
+  assert.deepEqual(optional, e.optionalEnv, `${c.name}: the telemetry and maintenance variables, as upstream's chart sets them`);
 }
 
 function checkSelectors(w: Workload, r: Rendered, e: Expect): void {
   const labels = w.spec.template.metadata.labels;
   for (const [k, v] of Object.entries(w.spec.selector.matchLabels)) assert.equal(labels[k], v, `${w.kind}: selector ${k} matches its Pods`);
   assert.equal(labels['app.kubernetes.io/instance'], e.release);
-  const svc = r.get('Service', e.fullname) as K8sObject & { spec: { selector: Record<string, string> } };
-  for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(labels[k], v, `Service selects the ${w.kind}'s Pods (${k})`);
+  // The Service (the conversion webhook's) selects the controller Pod; while the operator
+  // maintains the CRDs, only it (upstream's webhook.stackable.tech/conversion label).
+  const svc = r.get('Service', e.fullname) as K8sObject & { spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: number | string }[] } };
+  const selected = Object.entries(svc.spec.selector).every(([k, v]) => labels[k] === v);
+  assert.equal(selected, w.kind === 'Deployment' || !e.crds, `the Service ${selected ? 'selects' : 'does not select'} the ${w.kind}'s Pods`);
+  assert.equal(svc.spec.selector['webhook.stackable.tech/conversion'], e.crds ? 'enabled' : undefined);
+  assert.deepEqual(svc.spec.ports.find((p) => p.name === 'conversion-webhook'), { name: 'conversion-webhook', protocol: 'TCP', port: 8443, targetPort: 8443 });
 }
 
 function checkController(r: Rendered, e: Expect): void {
@@ -213,7 +268,8 @@ function checkController(r: Rendered, e: Expect): void {
   const prov = container(d, 'external-provisioner');
   assert.deepEqual(ctl.args, ['run', 'controller']);
   assert.equal(envOf(ctl, 'LISTENER_CLASS_PRESET'), e.preset, 'the preset reaches the controller');
-  assert.equal(envOf(ctl, 'KUBERNETES_NODE_NAME'), undefined);
+  assert.equal(envOf(ctl, 'WEBHOOK_ADDRESS'), ':8443', 'the webhook listens on every address, on the Service\'s target port');
+  assert.equal(ctl.ports?.find((p) => p.name === 'webhook')?.containerPort, 8443);
   checkEnv(ctl, e);
   checkProbes(ctl);
 
@@ -239,8 +295,8 @@ function checkNode(r: Rendered, e: Expect): void {
   const node = container(ds, 'csi-node-service');
   const reg = container(ds, 'node-driver-registrar');
   assert.deepEqual(node.args, ['run', 'node']);
-  assert.equal(node.env?.find((x) => x.name === 'KUBERNETES_NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'KUBERNETES_NODE_NAME from the downward API');
   assert.equal(envOf(node, 'LISTENER_CLASS_PRESET'), undefined);
+  assert.equal(envOf(node, 'WEBHOOK_ADDRESS'), undefined);
   checkEnv(node, e);
   checkProbes(node);
 
@@ -287,16 +343,8 @@ function checkCluster(r: Rendered, e: Expect): void {
   assert.deepEqual(binding.roleRef, { kind: 'ClusterRole', name: `${e.fullname}-clusterrole`, apiGroup: 'rbac.authorization.k8s.io' });
   if (e.createServiceAccount) assert.equal(r.get('ServiceAccount').metadata.name, e.serviceAccount);
 
-  // The CRDs are `listener-operator crd`'s, plus only the keep policy.
-  const crds = r.all('CustomResourceDefinition');
-  if (e.crds) {
-    const generated = new Map(buildCrds().map((c) => [(c as { metadata: { name: string } }).metadata.name, c]));
-    for (const crd of crds) {
-      const { annotations, ...meta } = crd.metadata;
-      assert.deepEqual(annotations, { 'helm.sh/resource-policy': 'keep' }, `${crd.metadata.name}: kept on uninstall`);
-      assert.deepEqual({ ...crd, metadata: meta }, generated.get(crd.metadata.name), `${crd.metadata.name} is the generated CRD`);
-    }
-  }
+  // The operator owns the CRDs (maintenance.customResourceDefinitions): the chart ships none.
+  assert.deepEqual(r.all('CustomResourceDefinition'), []);
   for (const o of r.objects) {
     const cluster = ['ClusterRole', 'ClusterRoleBinding', 'CSIDriver', 'StorageClass', 'CustomResourceDefinition'].includes(o.kind);
     assert.equal(o.metadata.namespace, undefined, `${o.kind}/${o.metadata.name}: the namespace comes from the install (-n)`);
@@ -355,12 +403,6 @@ test('values that reach one place only change that place', async () => {
 test('serviceAccount.create=false without a name is refused with the reason', async () => {
   const err = await renderChartError({ serviceAccount: { create: false } });
   assert.match(err, /serviceAccount\.name is required when serviceAccount\.create is false/);
-});
-
-test('the chart\'s CRD file is exactly `listener-operator crd` (regenerate: npm run chart:crds)', async () => {
-  const { stdout } = await run(process.execPath, [path.join(ROOT, 'src', 'main.ts'), 'crd']);
-  const inChart = await readFile(path.join(CHART_DIR, 'files', 'crds.yaml'), 'utf8');
-  assert.equal(inChart, stdout);
 });
 
 test('pinned versions agree: the provisioner image is the external-provisioner the tests build, the Dockerfile\'s Node is the project\'s', async () => {

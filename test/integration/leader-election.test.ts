@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually, freshNamespace, testClient } from '../support/k8s.ts';
 import { installCrds } from '../support/operator.ts';
+import { SHARED_PLANE_ENV } from '../support/operator-process.ts';
 import { createClass, createListener, waitStatus } from '../support/listeners.ts';
 
 const MAIN = path.join(import.meta.dirname, '..', '..', 'src', 'main.ts');
@@ -17,7 +18,7 @@ interface Replica { child: ChildProcess; log: () => string; exited: Promise<numb
 async function replica(ns: string): Promise<Replica> {
   const dir = await mkdtemp(path.join(tmpdir(), 'le-'));
   const child = spawn(process.execPath, [MAIN, 'run', 'controller', '--leader-elect', `--operator-namespace=${ns}`, `--watch-namespace=${ns}`, '--listener-class-preset=none', '--http-address='], {
-    env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: path.join(dir, 'csi.sock') },
+    env: { PATH: process.env.PATH ?? '', KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: path.join(dir, 'csi.sock'), ...SHARED_PLANE_ENV },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let out = '';

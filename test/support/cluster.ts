@@ -218,6 +218,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       `--service-account-key-file=${p.saPub}`, `--service-account-signing-key-file=${p.saKey}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--authorization-mode=Node,RBAC', '--allow-privileged=true',
+      // The node proxy (kubectl logs, exec, and the operator reading configz for the cluster
+      // domain) authenticates to kubelets with the admin certificate, at their InternalIP.
+      `--kubelet-client-certificate=${p.adminCert}`, `--kubelet-client-key=${p.adminKey}`,
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       '--v=0',
     ];

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { stampBuild } from '../../scripts/stamp-build.ts';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -191,6 +192,7 @@ export async function buildOperatorImages(cacheDir: string, binDir: string, appV
   try {
     const dist = path.join(work, 'dist');
     await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dist]);
+    await stampBuild(dist); // as `npm run build` in the Dockerfile
     const node = await nodeLayer();
     const app: Layer = {
       trees: [[dist, 'app/dist'], [path.join(ROOT, 'proto'), 'app/proto'], ...await productionDependencies()],

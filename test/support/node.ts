@@ -325,6 +325,8 @@ authentication:
   webhook: {enabled: false}
   x509: {clientCAFile: "${cluster.pki.files.caCert}"}
 authorization: {mode: AlwaysAllow}
+# As every real cluster sets it: the operator reads it (configz) when KUBERNETES_CLUSTER_DOMAIN is unset.
+clusterDomain: cluster.local
 # containerd 1.6 does not pin the sandbox image: never garbage-collect images.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99

@@ -12,7 +12,7 @@ export interface Pki {
   caCert: string;
   adminCert: string;
   adminKey: string;
-  files: { caCert: string; caKey: string; serverCert: string; serverKey: string; saKey: string; saPub: string };
+  files: { caCert: string; caKey: string; serverCert: string; serverKey: string; saKey: string; saPub: string; adminCert: string; adminKey: string };
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -52,6 +52,6 @@ export async function createPki(dir: string, serverIps: string[]): Promise<Pki> 
   const [caCert, adminCert, adminKey] = await Promise.all(['ca.crt', 'admin.crt', 'admin.key'].map((n) => readFile(f(n), 'utf8')));
   return {
     caCert: caCert ?? '', adminCert: adminCert ?? '', adminKey: adminKey ?? '',
-    files: { caCert: f('ca.crt'), caKey: f('ca.key'), serverCert: f('server.crt'), serverKey: f('server.key'), saKey: f('sa.key'), saPub: f('sa.pub') },
+    files: { caCert: f('ca.crt'), caKey: f('ca.key'), serverCert: f('server.crt'), serverKey: f('server.key'), saKey: f('sa.key'), saPub: f('sa.pub'), adminCert: f('admin.crt'), adminKey: f('admin.key') },
   };
 }

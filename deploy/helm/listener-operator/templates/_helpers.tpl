@@ -75,31 +75,135 @@ listeners.stackable.tech
 8080
 {{- end }}
 
-{{/* Environment shared by both services. */}}
+{{/* Environment shared by both services: upstream's variables, name for name (docs/compatibility.md). */}}
 {{- define "listener-operator.commonEnv" -}}
 - name: CSI_ENDPOINT
   value: /csi/csi.sock
 # Health probes and metrics; ":port" listens on every address, IPv4 and IPv6.
 - name: HTTP_ADDRESS
   value: ":{{ include "listener-operator.httpPort" . }}"
+# The operator's own image, as the Pod annotation names it (Tilt rewrites annotations, not env).
+- name: OPERATOR_IMAGE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.annotations['internal.stackable.tech/image']
 - name: OPERATOR_NAMESPACE
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+# The Service of the conversion webhook (the CRDs point at it).
 - name: OPERATOR_SERVICE_NAME
   value: {{ include "listener-operator.fullname" . }}
+- name: IMAGE_REPOSITORY
+  value: {{ .Values.image.repository | quote }}
+# The Node the Pod runs on; the controller reads the cluster domain from its kubelet when
+# kubernetesClusterDomain is unset.
+- name: KUBERNETES_NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
 {{- if .Values.kubernetesClusterDomain }}
 - name: KUBERNETES_CLUSTER_DOMAIN
   value: {{ .Values.kubernetesClusterDomain | quote }}
 {{- end }}
+{{- include "listener-operator.telemetryEnv" . }}
+{{- include "listener-operator.maintenanceEnv" . }}
 {{- end }}
 
-{{/* Liveness and readiness probes and the port they use. */}}
+{{/* telemetry.* → the variables upstream's chart sets for them (and only when they differ from the defaults). */}}
+{{- define "listener-operator.telemetryEnv" -}}
+{{- with .Values.telemetry }}
+{{- if not .consoleLog.enabled }}
+- name: CONSOLE_LOG_DISABLED
+  value: "true"
+{{- end }}
+{{- if and .consoleLog.enabled .consoleLog.level }}
+- name: CONSOLE_LOG_LEVEL
+  value: {{ .consoleLog.level | quote }}
+{{- end }}
+{{- if and .consoleLog.enabled .consoleLog.format }}
+- name: CONSOLE_LOG_FORMAT
+  value: {{ .consoleLog.format | quote }}
+{{- end }}
+{{- if .fileLog.enabled }}
+- name: FILE_LOG_DIRECTORY
+  value: /stackable/logs/{{ include "listener-operator.appname" $ }}
+{{- if .fileLog.level }}
+- name: FILE_LOG_LEVEL
+  value: {{ .fileLog.level | quote }}
+{{- end }}
+{{- if .fileLog.rotationPeriod }}
+- name: FILE_LOG_ROTATION_PERIOD
+  value: {{ .fileLog.rotationPeriod | quote }}
+{{- end }}
+{{- if .fileLog.maxFiles }}
+- name: FILE_LOG_MAX_FILES
+  value: {{ .fileLog.maxFiles | quote }}
+{{- end }}
+{{- end }}
+{{- if .otelLogExporter.enabled }}
+- name: OTEL_LOG_EXPORTER_ENABLED
+  value: "true"
+{{- if .otelLogExporter.level }}
+- name: OTEL_LOG_EXPORTER_LEVEL
+  value: {{ .otelLogExporter.level | quote }}
+{{- end }}
+{{- if .otelLogExporter.endpoint }}
+- name: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+  value: {{ .otelLogExporter.endpoint | quote }}
+{{- end }}
+{{- end }}
+{{- if .otelTraceExporter.enabled }}
+- name: OTEL_TRACE_EXPORTER_ENABLED
+  value: "true"
+{{- if .otelTraceExporter.level }}
+- name: OTEL_TRACE_EXPORTER_LEVEL
+  value: {{ .otelTraceExporter.level | quote }}
+{{- end }}
+{{- if .otelTraceExporter.endpoint }}
+- name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  value: {{ .otelTraceExporter.endpoint | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* maintenance.* → the variables upstream's chart sets for them. */}}
+{{- define "listener-operator.maintenanceEnv" -}}
+{{- with .Values.maintenance }}
+{{- if not .endOfSupportCheck.enabled }}
+- name: EOS_DISABLED
+  value: "true"
+{{- end }}
+{{- if and .endOfSupportCheck.enabled .endOfSupportCheck.mode }}
+- name: EOS_CHECK_MODE
+  value: {{ .endOfSupportCheck.mode | quote }}
+{{- end }}
+{{- if and .endOfSupportCheck.enabled .endOfSupportCheck.interval }}
+- name: EOS_INTERVAL
+  value: {{ .endOfSupportCheck.interval | quote }}
+{{- end }}
+{{- if not .customResourceDefinitions.maintain }}
+- name: DISABLE_CRD_MAINTENANCE
+  value: "true"
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The conversion webhook's port (upstream's): the Service's, the container's and WEBHOOK_ADDRESS's. */}}
+{{- define "listener-operator.webhookPort" -}}
+8443
+{{- end }}
+
+{{/* The port of /healthz, /readyz and /metrics, as a container port. */}}
+{{- define "listener-operator.httpContainerPort" -}}
+- name: http
+  containerPort: {{ include "listener-operator.httpPort" . }}
+  protocol: TCP
+{{- end }}
+
+{{/* Liveness and readiness probes (on the http port). */}}
 {{- define "listener-operator.probes" -}}
-ports:
-  - name: http
-    containerPort: {{ include "listener-operator.httpPort" . }}
-    protocol: TCP
 livenessProbe:
   httpGet:
     path: /healthz
