@@ -9,6 +9,8 @@
 //   class, an object that does not decode as its kind, a foreign Listener in the way, a volume the
 //   Pod does not mount, an address or port name that cannot be written safely): FAILED_PRECONDITION;
 // - ValidateVolumeCapabilities on a volume that does not exist: NOT_FOUND;
+// - a call for a target path that another call is still working on: ABORTED (the CSI spec's
+//   "operation pending for volume"; the CO retries);
 // - the local filesystem failed: INTERNAL.
 // The message names the object(s) and the reason, followed by the cause chain.
 
@@ -61,6 +63,9 @@ export interface NoAddresses { readonly kind: 'NoAddresses'; readonly listener: 
 /** The Pod's Node reports no address of a usable kind (yet). UNAVAILABLE. */
 export interface NodeHasNoAddress { readonly kind: 'NodeHasNoAddress'; readonly node: ObjectRef; readonly listener: ObjectRef }
 
+/** Another NodePublishVolume or NodeUnpublishVolume for the same target path is in flight. ABORTED. */
+export interface OperationPending { readonly kind: 'OperationPending'; readonly targetPath: string }
+
 // ---- the volume's file tree (pod-dir.ts) ---------------------------------------------------------
 
 /** An address, port name or port number that cannot be written safely. FAILED_PRECONDITION. */
@@ -89,11 +94,12 @@ export type NodePublishVolumeError =
   | ForeignListener
   | VolumeHasNoClaim
   | VolumeNotInPod
+  | OperationPending
   | PodNotScheduled
   | NoAddresses
   | NodeHasNoAddress
   | PodDirError;
-export type NodeUnpublishVolumeError = ArgumentError | RemovePodDirError;
+export type NodeUnpublishVolumeError = ArgumentError | OperationPending | RemovePodDirError;
 
 export type CsiError =
   | CreateVolumeError
@@ -132,6 +138,8 @@ export function grpcCode(error: CsiError): status {
       return status.UNAVAILABLE;
     case 'VolumeNotFound':
       return status.NOT_FOUND;
+    case 'OperationPending':
+      return status.ABORTED;
     case 'ListenerClassNotFound':
     case 'ListenerHasNoClass':
     case 'InvalidObject':
@@ -192,6 +200,8 @@ function describe(error: CsiError): string {
       return `${formatRef(error.pod)} has no volume using ${formatRef(error.claim)}`;
     case 'PodNotScheduled':
       return `${formatRef(error.pod)} is not scheduled to a Node yet`;
+    case 'OperationPending':
+      return `an operation on target path ${quote(error.targetPath)} is already in progress; retry when it has finished`;
     case 'NoAddresses':
       return `${formatRef(error.listener)} has no ingress addresses yet`;
     case 'NodeHasNoAddress':

@@ -13,7 +13,8 @@
 import https from 'node:https';
 import http from 'node:http';
 import { loadClientConfig } from './kubeconfig.ts';
-import { Deadline, raceAbort } from './deadline.ts';
+import { Deadline } from './deadline.ts';
+import { raceAbort } from '../util/abort.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 

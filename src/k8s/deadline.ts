@@ -54,18 +54,3 @@ export class Deadline {
     this.caller?.removeEventListener('abort', this.onCallerAbort);
   }
 }
-
-/** `p`, or a rejection with the signal's reason as soon as it aborts. */
-export async function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) throw signal.reason;
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(signal.reason as Error); };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
