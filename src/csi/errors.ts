@@ -56,6 +56,12 @@ export interface InvalidObject { readonly kind: 'InvalidObject'; readonly ref: O
 export interface VolumeHasNoClaim { readonly kind: 'VolumeHasNoClaim'; readonly volume: ObjectRef }
 /** No volume of the Pod uses the claim. FAILED_PRECONDITION. */
 export interface VolumeNotInPod { readonly kind: 'VolumeNotInPod'; readonly pod: ObjectRef; readonly claim: ObjectRef }
+/**
+ * The Pod read from the API server is not the one kubelet publishes for (the volume context's UID
+ * differs: the Pod was deleted and a new one with the same name created). UNAVAILABLE: kubelet
+ * retries, and a publish for the current Pod carries its UID.
+ */
+export interface PodUidMismatch { readonly kind: 'PodUidMismatch'; readonly pod: ObjectRef; readonly expected: string; readonly actual: string | undefined }
 /** The Pod has no Node yet. UNAVAILABLE. */
 export interface PodNotScheduled { readonly kind: 'PodNotScheduled'; readonly pod: ObjectRef }
 /** The Listener has no address yet (its controller has not written the status). UNAVAILABLE. */
@@ -94,6 +100,7 @@ export type NodePublishVolumeError =
   | ForeignListener
   | VolumeHasNoClaim
   | VolumeNotInPod
+  | PodUidMismatch
   | OperationPending
   | PodNotScheduled
   | NoAddresses
@@ -132,6 +139,7 @@ export function grpcCode(error: CsiError): status {
     case 'GetObject':
     case 'WriteObject':
     case 'PodNotScheduled':
+    case 'PodUidMismatch':
     case 'NoAddresses':
     case 'NodeHasNoAddress':
     case 'NoPodDirAddresses':
@@ -200,6 +208,8 @@ function describe(error: CsiError): string {
       return `${formatRef(error.pod)} has no volume using ${formatRef(error.claim)}`;
     case 'PodNotScheduled':
       return `${formatRef(error.pod)} is not scheduled to a Node yet`;
+    case 'PodUidMismatch':
+      return `${formatRef(error.pod)} has UID ${quote(error.actual)}, but the volume is published for UID ${quote(error.expected)} (the Pod was recreated with the same name); nothing was changed`;
     case 'OperationPending':
       return `an operation on target path ${quote(error.targetPath)} is already in progress; retry when it has finished`;
     case 'NoAddresses':

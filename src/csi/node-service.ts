@@ -24,6 +24,11 @@
 // path is the key because it is the state the calls share (kubelet's path embeds the Pod UID and
 // the volume); publishes of one volume to different Pods share only idempotent API merges.
 //
+// The Pod read from the API server must be the one kubelet publishes for: a different UID than
+// the volume context's means the Pod was recreated under the same name, and labelling it or
+// writing its PodListeners would hand the old incarnation's volume to the new Pod. That is
+// UNAVAILABLE (kubelet retries), checked before any write.
+//
 // The plugin never watches cluster-wide: it caches only its ListenerClasses and Nodes (by name,
 // for a short time; in practice only its own Node is ever asked for).
 
@@ -191,7 +196,7 @@ interface PublishObjects {
   readonly early: { readonly via: 'class'; readonly className: string } | { readonly via: 'name'; readonly listener: Listener };
 }
 
-/** The PV and the Pod, plus the class or the named Listener, read at once; the claim checked. */
+/** The PV and the Pod, plus the class or the named Listener, read at once; the claim and the Pod checked. */
 async function readObjects(c: Call, args: NodePublishVolumeArgs): Promise<Outcome<PublishObjects>> {
   const { client, signal } = c;
   const namespace = args.pod.namespace;
@@ -205,6 +210,8 @@ async function readObjects(c: Call, args: NodePublishVolumeArgs): Promise<Outcom
   if (!pv.ok) return pv;
   if (!pod.ok) return pod;
   if (!early.ok) return early;
+  const uid = pod.value.metadata?.uid;
+  if (args.pod.uid !== undefined && uid !== args.pod.uid) return err({ kind: 'PodUidMismatch', pod: podRef, expected: args.pod.uid, actual: uid });
   const claim = pv.value.spec?.claimRef;
   if (claim?.name === undefined || claim.name === '') return err({ kind: 'VolumeHasNoClaim', volume: pvRef });
   const claimRef = { kind: 'PersistentVolumeClaim', namespace: claim.namespace ?? namespace, name: claim.name };
