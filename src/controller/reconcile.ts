@@ -4,7 +4,7 @@
 // past its deadline (see the work queue) stops at its next request and writes nothing after it.
 import { GROUP_VERSION, FIELD_MANAGER } from '../constants.ts';
 import { parseListener, parseListenerClass, type Listener, type ListenerClass, type ListenerCondition, type ListenerStatus } from '../crd/index.ts';
-import { conditionTime, noAddressReason, withReadyCondition } from '../core/conditions.ts';
+import { conditionTime, noAddressReason, ownConditions } from '../core/conditions.ts';
 import { buildService, type DesiredService } from '../core/service.ts';
 import { buildListenerStatus, backingNodeNames } from '../core/status.ts';
 import { isControlledByListener } from '../core/ownership.ts';
@@ -89,7 +89,7 @@ async function reconcileParsed(ctx: ReconcileContext, key: string, listener: Lis
 }
 
 function ready(ctx: ReconcileContext, listener: Listener, isReady: boolean, reason: string, message: string): ListenerCondition[] {
-  return withReadyCondition({
+  return ownConditions({
     previous: listener.status, ready: isReady, reason, message: message.slice(0, 1024),
     generation: listener.metadata.generation, now: conditionTime(ctx.now()),
   });
