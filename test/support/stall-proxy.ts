@@ -2,7 +2,8 @@
 // request until told to stall; then a matching request is held open and never forwarded or
 // answered, and (when everything stalls) open response streams such as watches freeze: what a
 // network partition or a hung API server looks like to a client. Resuming forwards new requests
-// again and resets the held ones (their bytes were never delivered).
+// again and resets the held ones; a frozen stream stays frozen (its connection is as dead as one
+// a network silently dropped: no error, no more data) until the proxy closes.
 //
 // It terminates TLS with the control plane's own serving certificate (valid for 127.0.0.1), so a
 // kubeconfig pointing here keeps the cluster's CA; upstream it authenticates with the admin
@@ -31,16 +32,22 @@ export interface StallProxy {
   readonly requests: (ProxiedRequest & { held: boolean })[];
   /** Hold the requests that match from now on; without a match, hold everything and freeze open streams. */
   stall(match?: RequestMatch): void;
-  /** Forward again; held requests are reset. */
+  /** Forward new requests again; held requests are reset; frozen streams stay frozen. */
   resume(): void;
   /** Requests held and still open (a client that gives up closes its connection). */
   held(): number;
   close(): Promise<void>;
 }
 
-interface Stream {
-  upstream: IncomingMessage;
+/** One forwarded request; frozen ones deliver nothing more to the client, not even the response head. */
+interface Exchange {
   frozen: boolean;
+  upstream?: IncomingMessage;
+}
+
+function freeze(x: Exchange): void {
+  x.frozen = true;
+  x.upstream?.pause();
 }
 
 /**
@@ -59,23 +66,31 @@ export async function startStallProxy(clusterDir: string, dir: string): Promise<
   const agent = new https.Agent({ ...upstreamCfg.tls, keepAlive: true });
   const requests: (ProxiedRequest & { held: boolean })[] = [];
   const held = new Set<ServerResponse>();
-  const streams = new Set<Stream>();
+  const exchanges = new Set<Exchange>();
   let match: RequestMatch | undefined;
   let all = false;
 
   const forward = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const exchange: Exchange = { frozen: false };
+    exchanges.add(exchange);
     const up = https.request(url, { method: req.method, headers: { ...req.headers, host: upstreamUrl.host }, agent }, (upstream) => {
+      exchange.upstream = upstream;
+      // Frozen while waiting for the response (a watch's head may come only with its first event).
+      if (exchange.frozen) {
+        upstream.pause();
+        return;
+      }
       res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-      const stream: Stream = { upstream, frozen: false };
-      streams.add(stream);
-      if (all) freeze(stream);
       upstream.on('data', (chunk: Buffer) => { res.write(chunk); });
-      upstream.on('end', () => { streams.delete(stream); res.end(); });
-      upstream.on('error', () => { streams.delete(stream); res.destroy(); });
+      upstream.on('end', () => { res.end(); });
+      upstream.on('error', () => { res.destroy(); });
     });
     up.on('error', () => { res.destroy(); });
     // The client went away (it timed out, or a watch was stopped): stop the upstream request too.
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    res.on('close', () => {
+      exchanges.delete(exchange);
+      if (!res.writableFinished) up.destroy();
+    });
     req.pipe(up);
   };
 
@@ -105,7 +120,7 @@ export async function startStallProxy(clusterDir: string, dir: string): Promise<
     stall: (m) => {
       if (m === undefined) {
         all = true;
-        for (const s of streams) freeze(s);
+        for (const x of exchanges) freeze(x);
       } else {
         match = m;
       }
@@ -115,26 +130,15 @@ export async function startStallProxy(clusterDir: string, dir: string): Promise<
       match = undefined;
       for (const res of held) res.destroy();
       held.clear();
-      for (const s of streams) thaw(s);
     },
     held: () => held.size,
     close: () => new Promise((resolve) => {
       for (const res of held) res.destroy();
+      for (const x of exchanges) x.upstream?.destroy();
       server.closeAllConnections();
       server.close(() => { agent.destroy(); resolve(); });
     }),
   };
-}
-
-function freeze(s: Stream): void {
-  s.frozen = true;
-  s.upstream.pause();
-}
-
-function thaw(s: Stream): void {
-  if (!s.frozen) return;
-  s.frozen = false;
-  s.upstream.resume();
 }
 
 /** A proxy for the shared control plane of the test run (see global-setup.ts), closed when the test ends. */
