@@ -14,7 +14,7 @@ import { FIELD_MANAGER, LABEL_APP_MANAGED_BY } from '../../src/constants.ts';
 import { parseListener, parseListenerClass, type ListenerClass } from '../../src/crd/index.ts';
 import { buildService } from '../../src/core/service.ts';
 import { buildListenerStatus } from '../../src/core/status.ts';
-import { conditionTime, withReadyCondition } from '../../src/core/conditions.ts';
+import { conditionTime, ownConditions } from '../../src/core/conditions.ts';
 import type { Node, Service } from '../../src/core/kube.ts';
 import { APPLIED_HASH_ANNOTATION } from '../../src/controller/reconcile.ts';
 import { contentHash } from '../../src/util/stable-json.ts';
@@ -88,7 +88,7 @@ export class RawClient {
     const k = nodeOf(i, nodes);
     const backing: Node[] = type === 'NodePort' ? [{ metadata: { name: nodeName(k) }, status: { addresses: nodeAddresses(k) } }] : [];
     const addresses = buildListenerStatus({ listenerClass: this.classes[type], service, nodes: backing, clusterDomain: 'cluster.local' });
-    const conditions = withReadyCondition({ previous: undefined, ready: true, reason: 'AddressesAvailable', message: 'The Listener has addresses.', generation: listener.value.metadata.generation, now: conditionTime(new Date()) });
+    const conditions = ownConditions({ previous: undefined, ready: true, reason: 'AddressesAvailable', message: 'The Listener has addresses.', generation: listener.value.metadata.generation, now: conditionTime(new Date()) });
     await client.apply(at(RAW_LISTENERS, RAW_NS, name, 'status'), { apiVersion: RAW_GROUP_VERSION, kind: 'Listener', metadata: { name, namespace: RAW_NS }, status: { ...addresses, conditions } }, FIELD_MANAGER, true);
   }
 }

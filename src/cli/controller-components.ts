@@ -50,6 +50,7 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
   const { client, logs, registry } = deps;
   let clusterDomain = cfg.clusterDomain;
   let rotation: CertificateRotation | undefined;
+  let controller: ListenerController | undefined;
   const maintainer = cfg.crdMaintenance && cfg.operatorNamespace !== undefined && cfg.operatorServiceName !== undefined
     ? new CrdMaintainer({ client, log: logs.for('listener_operator::maintenance'), service: { name: cfg.operatorServiceName, namespace: cfg.operatorNamespace, port: WEBHOOK_SERVICE_PORT } })
     : undefined;
@@ -98,18 +99,21 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
     }),
   });
 
-  if (cfg.leaderElect) components.push(leaderComponent(cfg, deps));
+  // A leader that loses its Lease stops reconciling at once (in-flight reconciles aborted), before
+  // a standby can take over; then the process exits (leader election's `done` fails).
+  if (cfg.leaderElect) components.push(leaderComponent(cfg, deps, () => { void controller?.stop(0); }));
 
   components.push({
     name: 'Listener controller',
     start: async (signal) => {
-      const controller = new ListenerController({ client, log: logs.for('listener_operator::controller'), clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
-      new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(controller.queue.length); } });
-      new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(controller.queue.active); } });
-      new Counter({ name: 'listener_operator_reconciles_total', help: 'Listener reconciles started', registers: [registry], collect() { this.reset(); this.inc(controller.reconciles); } });
-      const stop = (): Promise<void> => controller.stop();
+      const c = new ListenerController({ client, log: logs.for('listener_operator::controller'), clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
+      controller = c;
+      new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(c.queue.length); } });
+      new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(c.queue.active); } });
+      new Counter({ name: 'listener_operator_reconciles_total', help: 'Listener reconciles started', registers: [registry], collect() { this.reset(); this.inc(c.reconciles); } });
+      const stop = (): Promise<void> => c.stop();
       signal.addEventListener('abort', () => { void stop(); }, { once: true });
-      await controller.start();
+      await c.start();
       return { stop };
     },
   });
@@ -150,7 +154,7 @@ function webhookComponent(cfg: ControllerConfig, deps: ControllerDeps, maintaine
   };
 }
 
-function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps): Component {
+function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps, onLost: () => void): Component {
   const log = deps.logs.for('listener_operator::kube');
   return {
     name: 'leader election',
@@ -159,6 +163,7 @@ function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps): Component
       const elector = new LeaderElector({
         client: deps.client, namespace, name: LEADER_LEASE_NAME,
         identity: `${hostname()}_${randomBytes(4).toString('hex')}`, log: (m) => { log.info(m); },
+        onStoppedLeading: (reason) => { if (reason === 'lost') onLost(); },
       });
       log.info({ lease: `${namespace}/${LEADER_LEASE_NAME}` }, 'Waiting to become the leader');
       signal.addEventListener('abort', () => { void elector.release(); }, { once: true });

@@ -19,7 +19,11 @@ export interface ControllerOptions {
   concurrency: number;
   /** Watch only this namespace (default: all). */
   namespace?: string | undefined;
+  /** How long one reconcile may run before it is aborted and retried. Default 30 s. */
+  reconcileTimeoutMs?: number | undefined;
 }
+
+const RECONCILE_TIMEOUT_MS = 30_000;
 
 export class ListenerController {
   readonly caches: Caches;
@@ -36,7 +40,7 @@ export class ListenerController {
     this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace);
     const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
     this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date(), written: new Map() };
-    this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: o.concurrency }, (key, e, delay) => {
+    this.queue = new WorkQueue((key, signal) => this.reconcile(key, signal), { concurrency: o.concurrency, timeoutMs: o.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS }, (key, e, delay) => {
       this.log.warn({ listener: key, err: errText(e), retryInMs: delay }, 'Reconcile failed; will retry');
     });
     o.client.onRequest((verb, path) => {
@@ -97,26 +101,31 @@ export class ListenerController {
     this.log.info({ listeners: this.caches.listeners.size }, 'Caches synced; reconciling');
   }
 
-  async stop(): Promise<void> {
+  /** Stops reconciling: in-flight reconciles get `graceMs` (default 10 s) to finish, then are aborted. */
+  async stop(graceMs?: number): Promise<void> {
     this.started = false;
-    await this.queue.shutdown();
+    const left = await this.queue.shutdown(graceMs);
+    if (left.length > 0) this.log.warn({ listeners: left }, 'Reconciles still running at shutdown were aborted');
     await this.caches.stop();
   }
 
-  private async reconcile(key: string): Promise<void> {
+  private async reconcile(key: string, signal: AbortSignal): Promise<void> {
     this.reconciles++;
     // Counted only while the Listener exists, so churn does not grow the map forever.
     if (this.caches.listeners.get(key) === undefined) this.perKey.delete(key);
     else this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
     const target = { apiVersion: GROUP_VERSION, kind: 'Listener', namespace: key.split('/')[0] ?? '', name: key.split('/')[1] ?? '' };
     try {
-      await reconcileListener(this.ctx, key);
+      await reconcileListener(this.ctx, key, signal);
       this.ctx.events.forget(target);
     } catch (e) {
       if (isNamespaceTerminating(e)) {
         this.log.debug({ listener: key }, 'Namespace is being deleted; leaving the Listener to the garbage collector');
         return;
       }
+      // Aborted (deadline or shutdown): the queue has already reported it, and an event now would
+      // be one more write from a reconcile that has been told to stop.
+      if (signal.aborted) throw e;
       const raw = this.caches.listeners.get(key);
       const uid = raw?.metadata?.uid;
       const reason = e instanceof ListenerProblem ? e.reason : 'ReconcileFailed';

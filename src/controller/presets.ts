@@ -42,7 +42,7 @@ async function ensureClass(o: PresetOptions, cls: ReturnType<typeof presetClasse
   for (;;) {
     if (o.signal?.aborted === true) return 'stopped';
     try {
-      await o.client.create(at(LISTENER_CLASSES, undefined), cls);
+      await o.client.create(at(LISTENER_CLASSES, undefined), cls, { signal: o.signal });
       o.log.info({ listenerClass: name, preset: o.preset }, 'Created preset ListenerClass');
       return 'created';
     } catch (e) {

@@ -1,9 +1,10 @@
 // One Listener, level-triggered: read its world from the caches, compute the desired Service and
 // status with pure functions, and write only what differs. A reconcile of an unchanged Listener
-// makes no API request at all.
+// makes no API request at all. Every API call carries the reconcile's AbortSignal, so a reconcile
+// past its deadline (see the work queue) stops at its next request and writes nothing after it.
 import { GROUP_VERSION, FIELD_MANAGER } from '../constants.ts';
 import { parseListener, parseListenerClass, type Listener, type ListenerClass, type ListenerCondition, type ListenerStatus } from '../crd/index.ts';
-import { conditionTime, noAddressReason, withReadyCondition } from '../core/conditions.ts';
+import { conditionTime, noAddressReason, ownConditions } from '../core/conditions.ts';
 import { buildService, type DesiredService } from '../core/service.ts';
 import { buildListenerStatus, backingNodeNames } from '../core/status.ts';
 import { isControlledByListener } from '../core/ownership.ts';
@@ -46,7 +47,7 @@ export class ListenerProblem extends Error {
   }
 }
 
-export async function reconcileListener(ctx: ReconcileContext, key: string): Promise<void> {
+export async function reconcileListener(ctx: ReconcileContext, key: string, signal?: AbortSignal): Promise<void> {
   let raw = ctx.caches.listeners.get(key);
   if (raw === undefined) {
     ctx.nodesOfListener.delete(key);
@@ -62,33 +63,33 @@ export async function reconcileListener(ctx: ReconcileContext, key: string): Pro
   if (!parsed.ok) throw new ListenerProblem('InvalidListener', parsed.error);
   const listener = parsed.value;
   try {
-    await reconcileParsed(ctx, key, listener);
+    await reconcileParsed(ctx, key, listener, signal);
   } catch (e) {
     // A problem with the Listener or its class also shows in its Ready condition (the addresses
     // it had stay: its Service is left as it was).
     if (e instanceof ListenerProblem) {
       const conditions = ready(ctx, listener, false, e.reason, e.message);
-      await patchStatus(ctx, listener, { ...listener.status, conditions });
+      await patchStatus(ctx, listener, { ...listener.status, conditions }, signal);
     }
     throw e;
   }
 }
 
-async function reconcileParsed(ctx: ReconcileContext, key: string, listener: Listener): Promise<void> {
+async function reconcileParsed(ctx: ReconcileContext, key: string, listener: Listener, signal: AbortSignal | undefined): Promise<void> {
   const listenerClass = resolveClass(ctx, listener);
   const built = buildService(listener, listenerClass);
   if (!built.ok) throw new ListenerProblem('InvalidListener', `Listener ${key}: ${built.error}`);
-  const service = await applyService(ctx, listener, built.value);
+  const service = await applyService(ctx, listener, built.value, signal);
 
   const nodes = nodesFor(ctx, listener, listenerClass, service);
   const status = buildListenerStatus({ listenerClass, service, nodes, clusterDomain: ctx.clusterDomain });
   const reachable = (status.ingressAddresses?.length ?? 0) > 0;
   const why = reachable ? { reason: 'AddressesAvailable', message: 'The Listener has addresses.' } : noAddressReason(listenerClass.spec.serviceType);
-  await patchStatus(ctx, listener, { ...status, conditions: ready(ctx, listener, reachable, why.reason, why.message) });
+  await patchStatus(ctx, listener, { ...status, conditions: ready(ctx, listener, reachable, why.reason, why.message) }, signal);
 }
 
 function ready(ctx: ReconcileContext, listener: Listener, isReady: boolean, reason: string, message: string): ListenerCondition[] {
-  return withReadyCondition({
+  return ownConditions({
     previous: listener.status, ready: isReady, reason, message: message.slice(0, 1024),
     generation: listener.metadata.generation, now: conditionTime(ctx.now()),
   });
@@ -109,7 +110,7 @@ function resolveClass(ctx: ReconcileContext, listener: Listener): ListenerClass 
   return parsed.value;
 }
 
-async function applyService(ctx: ReconcileContext, listener: Listener, desired: DesiredService): Promise<Service> {
+async function applyService(ctx: ReconcileContext, listener: Listener, desired: DesiredService, signal: AbortSignal | undefined): Promise<Service> {
   const ns = listener.metadata.namespace ?? '';
   const name = desired.metadata.name;
   const listenerKey = namespacedKey(ns, listener.metadata.name);
@@ -120,7 +121,7 @@ async function applyService(ctx: ReconcileContext, listener: Listener, desired: 
   if (existing === undefined) {
     // Not one of ours (our cache holds only Services carrying our label): if a Service of that
     // name exists anyway, it is someone else's and must not be taken over.
-    existing = await ctx.client.getOptional<Service>(at(SERVICES, ns, name));
+    existing = await ctx.client.getOptional<Service>(at(SERVICES, ns, name), { signal });
   }
   if (existing !== undefined && !isControlledByListener(existing, listener)) {
     throw new ListenerProblem('ServiceNotOwned',
@@ -130,7 +131,7 @@ async function applyService(ctx: ReconcileContext, listener: Listener, desired: 
   if (existing !== undefined && existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash && isSubset(desired, existing)) {
     return existing;
   }
-  return ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true);
+  return ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true, { signal });
 }
 
 /** The Nodes behind a NodePort Listener: pinned by its PVs, or running its ready endpoints. */
@@ -149,14 +150,14 @@ function nodesFor(ctx: ReconcileContext, listener: Listener, listenerClass: List
   return names.flatMap((n) => ctx.caches.nodes.get(n) ?? []);
 }
 
-async function patchStatus(ctx: ReconcileContext, listener: Listener, status: ListenerStatus): Promise<void> {
+async function patchStatus(ctx: ReconcileContext, listener: Listener, status: ListenerStatus, signal: AbortSignal | undefined): Promise<void> {
   if (statusEqual(listener.status, status)) return;
   const ns = listener.metadata.namespace ?? '';
   const name = listener.metadata.name ?? '';
   try {
     const result = await ctx.client.apply<RawObject>(at(LISTENERS, ns, name, 'status'), {
       apiVersion: GROUP_VERSION, kind: 'Listener', metadata: { name, namespace: ns }, status,
-    }, FIELD_MANAGER, true);
+    }, FIELD_MANAGER, true, { signal });
     ctx.written.set(namespacedKey(ns, name), { from: listener.metadata.resourceVersion, listener: result });
   } catch (e) {
     if (isNotFound(e)) return; // deleted meanwhile

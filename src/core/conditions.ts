@@ -1,5 +1,7 @@
 // The Listener's `Ready` condition (beyond upstream, which has none). lastTransitionTime changes
 // only when the status flips, so an unchanged Listener keeps an identical status and costs no write.
+// It is the one condition the operator owns: status.conditions is a map list keyed by type, so the
+// operator applies only its own entries and the API server keeps those of other field managers.
 import type { ListenerCondition, ListenerStatus } from '../crd/listener.ts';
 
 export const READY = 'Ready';
@@ -14,8 +16,8 @@ export interface ReadyInput {
   now: string;
 }
 
-/** The conditions list with `Ready` set as given, keeping any other conditions as they were. */
-export function withReadyCondition(input: ReadyInput): ListenerCondition[] {
+/** The conditions the operator applies: `Ready` as given (others' conditions are not ours to write). */
+export function ownConditions(input: ReadyInput): ListenerCondition[] {
   const previous = input.previous?.conditions ?? [];
   const old = previous.find((c) => c.type === READY);
   const status = input.ready ? 'True' : 'False';
@@ -27,7 +29,7 @@ export function withReadyCondition(input: ReadyInput): ListenerCondition[] {
     lastTransitionTime: old !== undefined && old.status === status ? old.lastTransitionTime : input.now,
     ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
   };
-  return [...previous.filter((c) => c.type !== READY), ready];
+  return [ready];
 }
 
 /** Why a Listener with no address yet has none, per service type. */

@@ -231,6 +231,19 @@ test('overrides cannot move, rename or disown the Service, and status is dropped
   assert.equal('status' in svc, false);
 });
 
+test('overrides cannot hide the Service from the controller\'s cache: the managed-by label stays ours', () => {
+  // The controller's Service and EndpointSlice caches select on this label: a Service without it
+  // would look missing, and every reconcile would GET it and apply it again.
+  const managedBy = 'app.kubernetes.io/managed-by';
+  const fromClass = build(listener(), cls({ serviceOverrides: { metadata: { labels: { [managedBy]: 'someone-else', extra: 'kept' } } } }));
+  assert.equal(fromClass.metadata.labels[managedBy], 'listeners.stackable.tech_listener');
+  assert.equal(fromClass.metadata.labels.extra, 'kept', 'other labels of the override still apply');
+  const fromListener = build(listener({
+    objectOverrides: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'prod', labels: { [managedBy]: 'helm' } } }],
+  }));
+  assert.equal(fromListener.metadata.labels[managedBy], 'listeners.stackable.tech_listener');
+});
+
 test('overrides that break the shape are reported', () => {
   const result = buildService(listener(), cls({ serviceOverrides: { metadata: { labels: 'x' }, spec: [] } }));
   assert.equal(result.ok, false);

@@ -114,8 +114,10 @@ function isStringMap(value: unknown): value is Record<string, string> {
 
 /**
  * Puts back what overrides must not change, because the controller could no longer find, own or
- * safely apply the Service otherwise: apiVersion, kind, name, namespace and our controller owner
- * reference. `status` is dropped (the API server ignores it on apply anyway).
+ * safely apply the Service otherwise: apiVersion, kind, name, namespace, our controller owner
+ * reference, and the managed-by label its Service and EndpointSlice caches select on (without it
+ * the Service would vanish from the cache and every reconcile would GET and apply it again).
+ * `status` is dropped (the API server ignores it on apply anyway).
  */
 function pinIdentity(merged: JsonMap, generated: DesiredService, id: ListenerIdentity): JsonMap {
   const rest = { ...merged };
@@ -124,6 +126,8 @@ function pinIdentity(merged: JsonMap, generated: DesiredService, id: ListenerIde
   const ours = listenerOwnerReference(id.name, id.uid);
   const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
   const others = refs.filter((r) => !(isJsonMap(r) && r.uid === ours.uid));
+  // Labels that are not a map are left for shapeProblems to report.
+  const labels = isJsonMap(meta.labels) ? { ...meta.labels, [LABEL_APP_MANAGED_BY]: MANAGED_BY } : meta.labels;
   return {
     ...rest,
     apiVersion: generated.apiVersion,
@@ -132,6 +136,7 @@ function pinIdentity(merged: JsonMap, generated: DesiredService, id: ListenerIde
       ...meta,
       name: generated.metadata.name,
       namespace: generated.metadata.namespace,
+      labels,
       ownerReferences: [ours, ...others],
     },
   };

@@ -56,3 +56,11 @@ test('jsonEqual on scalars and shapes', () => {
   assert.equal(jsonEqual(0, null), false);
   assert.equal(jsonEqual(false, undefined), false);
 });
+
+test('statusEqual: conditions of other types belong to other field managers and are not compared', () => {
+  const ready = { type: 'Ready', status: 'True' as const, reason: 'AddressesAvailable', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' };
+  const theirs = { type: 'example.com/Checked', status: 'False' as const, reason: 'R', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' };
+  assert.equal(statusEqual({ ...status, conditions: [theirs, ready] }, { ...status, conditions: [ready] }), true);
+  assert.equal(statusEqual({ ...status, conditions: [theirs] }, { ...status, conditions: [ready] }), false, 'our Ready is missing');
+  assert.equal(statusEqual({ ...status, conditions: [theirs, { ...ready, status: 'False' }] }, { ...status, conditions: [ready] }), false);
+});

@@ -23,7 +23,14 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** True when writing `desired` over `current` would change nothing. */
+/**
+ * True when applying `desired` over `current` would change nothing. `desired` carries only the
+ * conditions the operator owns; conditions of other types belong to other field managers (the
+ * list is keyed by type), stay as they are, and are left out of the comparison.
+ */
 export function statusEqual(current: ListenerStatus | null | undefined, desired: ListenerStatus): boolean {
-  return jsonEqual(current ?? {}, desired);
+  const ours = new Set((desired.conditions ?? []).map((c) => c.type));
+  const conditions = current?.conditions?.filter((c) => ours.has(c.type));
+  const comparable = current?.conditions == null ? current : { ...current, conditions: conditions?.length === 0 ? undefined : conditions };
+  return jsonEqual(comparable ?? {}, desired);
 }

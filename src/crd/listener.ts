@@ -1,7 +1,7 @@
 // Listener (namespaced, status subresource): exposes the Pods that mount it, as its class says.
 import { Type, type Static } from 'typebox';
 import { ADDRESS_TYPES } from './listener-class.ts';
-import { freeForm, int32, nullable, stringEnum, stringMap } from './schema-kit.ts';
+import { freeForm, int32, mapList, nullable, stringEnum, stringMap } from './schema-kit.ts';
 import { objectHeader } from './meta.ts';
 
 export const LISTENER_KIND = 'Listener';
@@ -87,8 +87,10 @@ export const ListenerStatusSchema = Type.Object(
       }),
     ),
     serviceName: Type.Optional(nullable(Type.String(), { description: 'Name of the backing Service.' })),
+    // Keyed by type for server-side apply: the operator owns `Ready`; conditions other field
+    // managers apply next to it are theirs, and our status writes keep them.
     conditions: Type.Optional(
-      nullable(Type.Array(ListenerConditionSchema), {
+      nullable(mapList(ListenerConditionSchema, ['type']), {
         description: 'Conditions of the Listener (beyond upstream): `Ready` is True once it has an address, else False with the reason.',
       }),
     ),

@@ -48,6 +48,15 @@ export function stringMap<T extends TSchema>(value: T, options: FieldOptions) {
   return Type.Record(Type.String(), value, options);
 }
 
+/**
+ * A list whose entries server-side apply tracks one by one, keyed by `keys` (required fields of
+ * the items): each field manager owns the entries it applied, so several can write one list
+ * without conflicts and without erasing each other's entries (an atomic list is owned whole).
+ */
+export function mapList<T extends TSchema>(items: T, keys: readonly string[]) {
+  return Type.Array(items, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [...keys] });
+}
+
 /** A free-form object whose content the API server keeps as is. */
 export function freeForm(options: FieldOptions) {
   return Type.Unsafe<JsonObject>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...options });
@@ -58,6 +67,7 @@ export function freeForm(options: FieldOptions) {
 const COPIED_KEYWORDS = new Set([
   'type', 'description', 'default', 'enum', 'format', 'minimum', 'maximum', 'title', 'nullable',
   'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-list-type', 'x-kubernetes-list-map-keys',
 ]);
 const ANY_KEY_PATTERN = '^.*$';
 

@@ -8,6 +8,9 @@
 // only for a NodePort class with pinnedNodePorts. There is nothing to allocate: volume_id is the
 // request's name, capacity 0 ("unknown").
 //
+// Every API request carries the call's signal (its gRPC deadline and cancellation), so a call the
+// provisioner has given up on stops at its next request.
+//
 // ValidateVolumeCapabilities must answer NOT_FOUND for a volume that does not exist (CSI spec).
 // A volume exists once CreateVolume has returned it; the PersistentVolume the provisioner then
 // creates (named after it) is the durable record. So a volume is known when this process created
@@ -35,20 +38,21 @@ export interface ControllerServiceOptions {
 export function controllerService(opts: ControllerServiceOptions): ControllerImpl {
   const { client } = opts;
   const created = new BoundedSet(opts.rememberVolumes ?? 10_000);
-  const lookupClass: ClassLookup = async (name) => {
-    const got = await fetchOptional<unknown>(client, at(LISTENER_CLASSES, undefined, name), { kind: 'ListenerClass', name });
+  const classLookup = (signal: AbortSignal): ClassLookup => async (name) => {
+    const got = await fetchOptional<unknown>(client, at(LISTENER_CLASSES, undefined, name), { kind: 'ListenerClass', name }, signal);
     return got.ok ? decodeListenerClass(got.value, name) : got;
   };
 
   return {
     ControllerGetCapabilities: () => ok({ capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }] }),
 
-    CreateVolume: async (request, { log }) => {
+    CreateVolume: async (request, { log, signal }) => {
+      const lookupClass = classLookup(signal);
       const args = validateCreateVolume(request);
       if (!args.ok) return args;
       const { name, pvc: claim, preferredTopology } = args.value;
       const pvcRef: ObjectRef = { kind: 'PersistentVolumeClaim', namespace: claim.namespace, name: claim.name };
-      const pvc = await fetchObject<PersistentVolumeClaim>(client, at(PERSISTENT_VOLUME_CLAIMS, claim.namespace, claim.name), pvcRef);
+      const pvc = await fetchObject<PersistentVolumeClaim>(client, at(PERSISTENT_VOLUME_CLAIMS, claim.namespace, claim.name), pvcRef, signal);
       if (!pvc.ok) return pvc;
       const annotations = { ...(pvc.value.metadata?.annotations ?? {}) };
       const selector = parseListenerSelector(annotations, pvcRef);
@@ -58,7 +62,7 @@ export function controllerService(opts: ControllerServiceOptions): ControllerImp
         listenerClass = await resolveClass(lookupClass, selector.value.className);
       } else {
         const listenerRef: ObjectRef = { kind: 'Listener', namespace: claim.namespace, name: selector.value.listenerName };
-        const raw = await fetchObject<unknown>(client, at(LISTENERS, claim.namespace, selector.value.listenerName), listenerRef);
+        const raw = await fetchObject<unknown>(client, at(LISTENERS, claim.namespace, selector.value.listenerName), listenerRef, signal);
         if (!raw.ok) return raw;
         const listener = decodeListener(raw.value, listenerRef);
         if (!listener.ok) return listener;
@@ -79,12 +83,12 @@ export function controllerService(opts: ControllerServiceOptions): ControllerImp
       return ok({});
     },
 
-    ValidateVolumeCapabilities: async (request) => {
+    ValidateVolumeCapabilities: async (request, { signal }) => {
       const args = validateValidateVolumeCapabilities(request);
       if (!args.ok) return args;
       const { volumeId, volumeContext, parameters, unsupported } = args.value;
       if (!created.has(volumeId)) {
-        const pv = await fetchOptional<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, volumeId), { kind: 'PersistentVolume', name: volumeId });
+        const pv = await fetchOptional<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, volumeId), { kind: 'PersistentVolume', name: volumeId }, signal);
         if (!pv.ok) return pv;
         if (pv.value?.spec?.csi?.driver !== DRIVER_NAME) return err({ kind: 'VolumeNotFound', volumeId });
       }

@@ -26,6 +26,8 @@ const table: { [K in CsiError['kind']]: { error: Extract<CsiError, { kind: K }>;
   VolumeHasNoClaim: { error: { kind: 'VolumeHasNoClaim', volume: pv }, code: status.FAILED_PRECONDITION, mentions: ['pvc-1234', 'claimRef'] },
   VolumeNotInPod: { error: { kind: 'VolumeNotInPod', pod, claim: pvc }, code: status.FAILED_PRECONDITION, mentions: ['Pod "ns/web-0"', 'PersistentVolumeClaim "ns/data"'] },
   PodNotScheduled: { error: { kind: 'PodNotScheduled', pod }, code: status.UNAVAILABLE, mentions: ['Pod "ns/web-0"', 'not scheduled'] },
+  PodUidMismatch: { error: { kind: 'PodUidMismatch', pod, expected: 'uid-old', actual: 'uid-new' }, code: status.UNAVAILABLE, mentions: ['Pod "ns/web-0"', '"uid-old"', '"uid-new"', 'recreated'] },
+  OperationPending: { error: { kind: 'OperationPending', targetPath: '/t' }, code: status.ABORTED, mentions: ['"/t"', 'in progress'] },
   NoAddresses: { error: { kind: 'NoAddresses', listener }, code: status.UNAVAILABLE, mentions: ['Listener "ns/web"', 'no ingress addresses yet'] },
   NodeHasNoAddress: { error: { kind: 'NodeHasNoAddress', node: { kind: 'Node', name: 'n1' }, listener }, code: status.UNAVAILABLE, mentions: ['Node "n1"', 'Listener "ns/web"'] },
   UnsafePodDirEntry: { error: { kind: 'UnsafePodDirEntry', what: 'address', value: '../etc', reason: 'contains "/"' }, code: status.FAILED_PRECONDITION, mentions: ['address', '"../etc"', 'contains'] },

@@ -9,6 +9,8 @@
 //   class, an object that does not decode as its kind, a foreign Listener in the way, a volume the
 //   Pod does not mount, an address or port name that cannot be written safely): FAILED_PRECONDITION;
 // - ValidateVolumeCapabilities on a volume that does not exist: NOT_FOUND;
+// - a call for a target path that another call is still working on: ABORTED (the CSI spec's
+//   "operation pending for volume"; the CO retries);
 // - the local filesystem failed: INTERNAL.
 // The message names the object(s) and the reason, followed by the cause chain.
 
@@ -54,12 +56,21 @@ export interface InvalidObject { readonly kind: 'InvalidObject'; readonly ref: O
 export interface VolumeHasNoClaim { readonly kind: 'VolumeHasNoClaim'; readonly volume: ObjectRef }
 /** No volume of the Pod uses the claim. FAILED_PRECONDITION. */
 export interface VolumeNotInPod { readonly kind: 'VolumeNotInPod'; readonly pod: ObjectRef; readonly claim: ObjectRef }
+/**
+ * The Pod read from the API server is not the one kubelet publishes for (the volume context's UID
+ * differs: the Pod was deleted and a new one with the same name created). UNAVAILABLE: kubelet
+ * retries, and a publish for the current Pod carries its UID.
+ */
+export interface PodUidMismatch { readonly kind: 'PodUidMismatch'; readonly pod: ObjectRef; readonly expected: string; readonly actual: string | undefined }
 /** The Pod has no Node yet. UNAVAILABLE. */
 export interface PodNotScheduled { readonly kind: 'PodNotScheduled'; readonly pod: ObjectRef }
 /** The Listener has no address yet (its controller has not written the status). UNAVAILABLE. */
 export interface NoAddresses { readonly kind: 'NoAddresses'; readonly listener: ObjectRef }
 /** The Pod's Node reports no address of a usable kind (yet). UNAVAILABLE. */
 export interface NodeHasNoAddress { readonly kind: 'NodeHasNoAddress'; readonly node: ObjectRef; readonly listener: ObjectRef }
+
+/** Another NodePublishVolume or NodeUnpublishVolume for the same target path is in flight. ABORTED. */
+export interface OperationPending { readonly kind: 'OperationPending'; readonly targetPath: string }
 
 // ---- the volume's file tree (pod-dir.ts) ---------------------------------------------------------
 
@@ -89,11 +100,13 @@ export type NodePublishVolumeError =
   | ForeignListener
   | VolumeHasNoClaim
   | VolumeNotInPod
+  | PodUidMismatch
+  | OperationPending
   | PodNotScheduled
   | NoAddresses
   | NodeHasNoAddress
   | PodDirError;
-export type NodeUnpublishVolumeError = ArgumentError | RemovePodDirError;
+export type NodeUnpublishVolumeError = ArgumentError | OperationPending | RemovePodDirError;
 
 export type CsiError =
   | CreateVolumeError
@@ -126,12 +139,15 @@ export function grpcCode(error: CsiError): status {
     case 'GetObject':
     case 'WriteObject':
     case 'PodNotScheduled':
+    case 'PodUidMismatch':
     case 'NoAddresses':
     case 'NodeHasNoAddress':
     case 'NoPodDirAddresses':
       return status.UNAVAILABLE;
     case 'VolumeNotFound':
       return status.NOT_FOUND;
+    case 'OperationPending':
+      return status.ABORTED;
     case 'ListenerClassNotFound':
     case 'ListenerHasNoClass':
     case 'InvalidObject':
@@ -192,6 +208,10 @@ function describe(error: CsiError): string {
       return `${formatRef(error.pod)} has no volume using ${formatRef(error.claim)}`;
     case 'PodNotScheduled':
       return `${formatRef(error.pod)} is not scheduled to a Node yet`;
+    case 'PodUidMismatch':
+      return `${formatRef(error.pod)} has UID ${quote(error.actual)}, but the volume is published for UID ${quote(error.expected)} (the Pod was recreated with the same name); nothing was changed`;
+    case 'OperationPending':
+      return `an operation on target path ${quote(error.targetPath)} is already in progress; retry when it has finished`;
     case 'NoAddresses':
       return `${formatRef(error.listener)} has no ingress addresses yet`;
     case 'NodeHasNoAddress':

@@ -7,19 +7,22 @@ import { isNotFound, type KubeClient, type ResourceRef } from '../k8s/client.ts'
 import type { GetObject, InvalidObject, ListenerClassNotFound, ListenerHasNoClass, ObjectRef } from './errors.ts';
 import { err, ok, type Result } from './result.ts';
 
-/** GET; any failure (404 included: the object may appear, and the caller retries) is GetObject. */
-export async function fetchObject<T>(client: KubeClient, resource: ResourceRef, ref: ObjectRef): Promise<Result<T, GetObject>> {
+/**
+ * GET; any failure (404 included: the object may appear, and the caller retries) is GetObject.
+ * `signal` is the CSI call's (its deadline, its cancellation).
+ */
+export async function fetchObject<T>(client: KubeClient, resource: ResourceRef, ref: ObjectRef, signal?: AbortSignal): Promise<Result<T, GetObject>> {
   try {
-    return ok(await client.get<T>(resource));
+    return ok(await client.get<T>(resource, { signal }));
   } catch (cause) {
     return err({ kind: 'GetObject', ref, cause });
   }
 }
 
 /** GET where 404 is an answer (undefined) rather than an error. */
-export async function fetchOptional<T>(client: KubeClient, resource: ResourceRef, ref: ObjectRef): Promise<Result<T | undefined, GetObject>> {
+export async function fetchOptional<T>(client: KubeClient, resource: ResourceRef, ref: ObjectRef, signal?: AbortSignal): Promise<Result<T | undefined, GetObject>> {
   try {
-    return ok(await client.get<T>(resource));
+    return ok(await client.get<T>(resource, { signal }));
   } catch (cause) {
     if (isNotFound(cause)) return ok(undefined);
     return err({ kind: 'GetObject', ref, cause });

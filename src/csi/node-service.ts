@@ -16,6 +16,19 @@
 //   7. write the file tree (pod-dir.ts).
 // Every step is idempotent, so a repeated publish converges to the same state.
 //
+// Bounded and serialised: every API request carries the call's signal (its gRPC deadline and
+// cancellation), so a call the caller gave up on stops at its next request. Calls for one target
+// path never overlap: one that arrives while another publish or unpublish of that path is in
+// flight is answered ABORTED at once (CSI: "operation pending for volume"), so that a kubelet
+// retry cannot interleave its file swaps and API writes with the call it retries. The target
+// path is the key because it is the state the calls share (kubelet's path embeds the Pod UID and
+// the volume); publishes of one volume to different Pods share only idempotent API merges.
+//
+// The Pod read from the API server must be the one kubelet publishes for: a different UID than
+// the volume context's means the Pod was recreated under the same name, and labelling it or
+// writing its PodListeners would hand the old incarnation's volume to the new Pod. That is
+// UNAVAILABLE (kubelet retries), checked before any write.
+//
 // The plugin never watches cluster-wide: it caches only its ListenerClasses and Nodes (by name,
 // for a short time; in practice only its own Node is ever asked for).
 
@@ -37,11 +50,10 @@ import {
   type PodAddresses,
   type PodListenersPatch,
 } from './decisions.ts';
-import type { NodePublishVolumeError, ObjectRef, WriteObject } from './errors.ts';
+import type { NodePublishVolumeError, ObjectRef, OperationPending, WriteObject } from './errors.ts';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from './kube-types.ts';
 import { decodeListener, decodeListenerClass, fetchObject, fetchOptional, resolveClass, type ClassLookup } from './lookups.ts';
 import { removePodDir, writePodDir } from './pod-dir.ts';
-import type { NodePublishVolumeRequest__Output } from './proto/generated/csi/v1/NodePublishVolumeRequest.ts';
 import { err, ok, type Result } from './result.ts';
 import type { NodeImpl, RpcContext } from './server.ts';
 import { validateNodePublishVolume, validateNodeUnpublishVolume, type NodePublishVolumeArgs } from './validation.ts';
@@ -56,8 +68,14 @@ export interface NodeServiceOptions {
 
 interface Deps {
   readonly client: KubeClient;
-  readonly lookupClass: ClassLookup;
-  readonly lookupNode: (name: string) => Promise<Result<Node, NodePublishVolumeError>>;
+  readonly lookupClass: (name: string, signal: AbortSignal) => ReturnType<ClassLookup>;
+  readonly lookupNode: (name: string, signal: AbortSignal) => Promise<Result<Node, NodePublishVolumeError>>;
+}
+
+/** What one call works with: the shared dependencies, and the call's own signal. */
+interface Call extends Deps {
+  readonly signal: AbortSignal;
+  readonly lookup: ClassLookup;
 }
 
 export function nodeService(opts: NodeServiceOptions): NodeImpl {
@@ -67,27 +85,29 @@ export function nodeService(opts: NodeServiceOptions): NodeImpl {
   const nodes = new TtlCache<Node>({ ttlMs, maxEntries: 16 });
   const deps: Deps = {
     client,
-    lookupClass: async (name) => {
+    // A cached read may be shared by concurrent calls: each stops waiting when its own signal
+    // aborts, and the read itself stops when no call waits for it any more.
+    lookupClass: async (name, signal) => {
       const ref: ObjectRef = { kind: 'ListenerClass', name };
       try {
-        const raw = await classes.get(name, async () => {
-          const got = await fetchOptional<unknown>(client, at(LISTENER_CLASSES, undefined, name), ref);
+        const raw = await classes.get(name, async (loadSignal) => {
+          const got = await fetchOptional<unknown>(client, at(LISTENER_CLASSES, undefined, name), ref, loadSignal);
           if (!got.ok) throw got.error.cause;
           return got.value;
-        });
+        }, signal);
         return decodeListenerClass(raw, name);
       } catch (cause) {
         return err({ kind: 'GetObject', ref, cause });
       }
     },
-    lookupNode: async (name) => {
+    lookupNode: async (name, signal) => {
       const ref: ObjectRef = { kind: 'Node', name };
       try {
-        const node = await nodes.get(name, async () => {
-          const got = await fetchObject<Node>(client, at(NODES, undefined, name), ref);
+        const node = await nodes.get(name, async (loadSignal) => {
+          const got = await fetchObject<Node>(client, at(NODES, undefined, name), ref, loadSignal);
           if (!got.ok) throw got.error.cause;
           return got.value;
-        });
+        }, signal);
         return node === undefined ? err({ kind: 'GetObject', ref, cause: undefined }) : ok(node);
       } catch (cause) {
         return err({ kind: 'GetObject', ref, cause });
@@ -95,33 +115,48 @@ export function nodeService(opts: NodeServiceOptions): NodeImpl {
     },
   };
 
+  const inFlight = new Set<string>();
+  const call = (signal: AbortSignal): Call => ({ ...deps, signal, lookup: (name) => deps.lookupClass(name, signal) });
   return {
     NodeGetInfo: () => ok({ node_id: nodeName, max_volumes_per_node: 0, accessible_topology: { segments: { [TOPOLOGY_KEY_HOSTNAME]: nodeName } } }),
     NodeGetCapabilities: () => ok({ capabilities: [] }),
-    NodePublishVolume: (request, ctx) => publish(deps, request, ctx),
-    NodeUnpublishVolume: async (request) => {
+    NodePublishVolume: (request, ctx) => {
+      const valid = validateNodePublishVolume(request);
+      if (!valid.ok) return valid;
+      return exclusive(inFlight, valid.value.targetPath, () => publish(call(ctx.signal), valid.value, ctx));
+    },
+    NodeUnpublishVolume: (request) => {
       const args = validateNodeUnpublishVolume(request);
       if (!args.ok) return args;
-      const removed = await removePodDir(args.value.targetPath);
-      return removed.ok ? ok({}) : removed;
+      return exclusive(inFlight, args.value.targetPath, async () => {
+        const removed = await removePodDir(args.value.targetPath);
+        return removed.ok ? ok({}) : removed;
+      });
     },
   };
 }
 
+/** Runs `fn` unless a call for `targetPath` is in flight (then ABORTED, without waiting). */
+async function exclusive<T, E>(inFlight: Set<string>, targetPath: string, fn: () => Promise<Result<T, E>>): Promise<Result<T, E | OperationPending>> {
+  if (inFlight.has(targetPath)) return err({ kind: 'OperationPending', targetPath });
+  inFlight.add(targetPath);
+  try {
+    return await fn();
+  } finally {
+    inFlight.delete(targetPath);
+  }
+}
+
 type Outcome<T> = Result<T, NodePublishVolumeError>;
 
-async function publish(deps: Deps, request: NodePublishVolumeRequest__Output, { log }: RpcContext): Promise<Outcome<Record<string, never>>> {
-  const valid = validateNodePublishVolume(request);
-  if (!valid.ok) return valid;
-  const args = valid.value;
-  const { client } = deps;
+async function publish(c: Call, args: NodePublishVolumeArgs, { log }: RpcContext): Promise<Outcome<Record<string, never>>> {
   const namespace = args.pod.namespace;
 
   // 1. + 2. The objects, and the Listener.
-  const read = await readObjects(deps, args);
+  const read = await readObjects(c, args);
   if (!read.ok) return read;
   const { pv, pvRef, pod, podRef, claimRef, volumeName, early } = read.value;
-  const resolved = early.via === 'name' ? ok(early.listener) : await getOrCreateAutoListener({ client, pv, pvRef, pod, claimRef, className: early.className, log });
+  const resolved = early.via === 'name' ? ok(early.listener) : await getOrCreateAutoListener(c, { pv, pvRef, pod, claimRef, className: early.className, log });
   if (!resolved.ok) return resolved;
   const listener = withIdentity(resolved.value, { kind: 'Listener', namespace, name: early.via === 'name' ? early.listener.metadata.name ?? '' : claimRef.name });
   if (!listener.ok) return listener;
@@ -129,18 +164,18 @@ async function publish(deps: Deps, request: NodePublishVolumeRequest__Output, { 
 
   // 3. + 4. Labels on the PV and the Pod.
   const labelled = await Promise.all([
-    labelIfMissing(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, pv, buildPvLabelPatch({ namespace, name: listenerName })),
-    labelIfMissing(client, at(PODS, namespace, args.pod.name), podRef, pod, buildPodLabelPatch({ name: listenerName, uid: listenerUid })),
+    labelIfMissing(c, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, pv, buildPvLabelPatch({ namespace, name: listenerName })),
+    labelIfMissing(c, at(PODS, namespace, args.pod.name), podRef, pod, buildPodLabelPatch({ name: listenerName, uid: listenerUid })),
   ]);
   for (const l of labelled) if (!l.ok) return l;
 
   // 5. The addresses for this Pod.
-  const addresses = await addressesForPod(deps, { listener: listener.value.listener, listenerRef, pod, podRef });
+  const addresses = await addressesForPod(c, { listener: listener.value.listener, listenerRef, pod, podRef });
   if (!addresses.ok) return addresses;
 
   // 6. PodListeners.
   const podListeners = buildPodListenersPatch({ pod, volumeName, scope: addresses.value.scope, ingressAddresses: addresses.value.addresses });
-  const upserted = await upsertPodListeners(client, podListeners);
+  const upserted = await upsertPodListeners(c, podListeners);
   if (!upserted.ok) return upserted;
 
   // 7. The files.
@@ -161,20 +196,22 @@ interface PublishObjects {
   readonly early: { readonly via: 'class'; readonly className: string } | { readonly via: 'name'; readonly listener: Listener };
 }
 
-/** The PV and the Pod, plus the class or the named Listener, read at once; the claim checked. */
-async function readObjects(deps: Deps, args: NodePublishVolumeArgs): Promise<Outcome<PublishObjects>> {
-  const { client } = deps;
+/** The PV and the Pod, plus the class or the named Listener, read at once; the claim and the Pod checked. */
+async function readObjects(c: Call, args: NodePublishVolumeArgs): Promise<Outcome<PublishObjects>> {
+  const { client, signal } = c;
   const namespace = args.pod.namespace;
   const pvRef: ObjectRef = { kind: 'PersistentVolume', name: args.volumeId };
   const podRef: ObjectRef = { kind: 'Pod', namespace, name: args.pod.name };
   const [pv, pod, early] = await Promise.all([
-    fetchObject<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef),
-    fetchObject<Pod>(client, at(PODS, namespace, args.pod.name), podRef),
-    args.selector.kind === 'class' ? resolveClassOf(deps, args.selector.className) : readNamedListener(client, namespace, args.selector.listenerName),
+    fetchObject<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, signal),
+    fetchObject<Pod>(client, at(PODS, namespace, args.pod.name), podRef, signal),
+    args.selector.kind === 'class' ? resolveClassOf(c, args.selector.className) : readNamedListener(c, namespace, args.selector.listenerName),
   ]);
   if (!pv.ok) return pv;
   if (!pod.ok) return pod;
   if (!early.ok) return early;
+  const uid = pod.value.metadata?.uid;
+  if (args.pod.uid !== undefined && uid !== args.pod.uid) return err({ kind: 'PodUidMismatch', pod: podRef, expected: args.pod.uid, actual: uid });
   const claim = pv.value.spec?.claimRef;
   if (claim?.name === undefined || claim.name === '') return err({ kind: 'VolumeHasNoClaim', volume: pvRef });
   const claimRef = { kind: 'PersistentVolumeClaim', namespace: claim.namespace ?? namespace, name: claim.name };
@@ -193,15 +230,15 @@ function withIdentity(listener: Listener, ref: ObjectRef): Outcome<{ listener: L
 }
 
 /** A `listener-class` volume: the class must exist before a Listener is created for it. */
-async function resolveClassOf(deps: Deps, className: string): Promise<Outcome<{ via: 'class'; className: string }>> {
-  const resolved = await resolveClass(deps.lookupClass, className);
+async function resolveClassOf(c: Call, className: string): Promise<Outcome<{ via: 'class'; className: string }>> {
+  const resolved = await resolveClass(c.lookup, className);
   return resolved.ok ? ok({ via: 'class', className }) : resolved;
 }
 
 /** The Listener named by `listener-name`, decoded; a missing one is UNAVAILABLE (it may be created later). */
-async function readNamedListener(client: KubeClient, namespace: string, name: string): Promise<Outcome<{ via: 'name'; listener: Listener }>> {
+async function readNamedListener(c: Call, namespace: string, name: string): Promise<Outcome<{ via: 'name'; listener: Listener }>> {
   const ref: ObjectRef = { kind: 'Listener', namespace, name };
-  const raw = await fetchObject<unknown>(client, at(LISTENERS, namespace, name), ref);
+  const raw = await fetchObject<unknown>(c.client, at(LISTENERS, namespace, name), ref, c.signal);
   if (!raw.ok) return raw;
   const listener = decodeListener(raw.value, ref);
   return listener.ok ? ok({ via: 'name', listener: listener.value }) : listener;
@@ -211,8 +248,7 @@ async function readNamedListener(client: KubeClient, namespace: string, name: st
  * Creates the Listener for a `listener-class` volume. Create-only: when one with that name exists,
  * it is used if this PV owns it, and refused otherwise (never overwritten: no GET-then-apply race).
  */
-async function getOrCreateAutoListener(a: {
-  readonly client: KubeClient;
+async function getOrCreateAutoListener(c: Call, a: {
   readonly pv: PersistentVolume;
   readonly pvRef: ObjectRef;
   readonly pod: Pod;
@@ -220,19 +256,20 @@ async function getOrCreateAutoListener(a: {
   readonly className: string;
   readonly log: RpcContext['log'];
 }): Promise<Outcome<Listener>> {
-  const { client, claimRef } = a;
+  const { client, signal } = c;
+  const { claimRef } = a;
   const namespace = claimRef.namespace;
-  const pvc = await fetchObject<PersistentVolumeClaim>(client, at(PERSISTENT_VOLUME_CLAIMS, namespace, claimRef.name), claimRef);
+  const pvc = await fetchObject<PersistentVolumeClaim>(client, at(PERSISTENT_VOLUME_CLAIMS, namespace, claimRef.name), claimRef, signal);
   if (!pvc.ok) return pvc;
   const desired = buildAutoListener({ pvc: pvc.value, pv: a.pv, pod: a.pod, className: a.className });
   const ref: ObjectRef = { kind: 'Listener', namespace: desired.metadata.namespace, name: desired.metadata.name };
   let raw: unknown;
   try {
-    raw = await client.create<unknown>(at(LISTENERS, desired.metadata.namespace), desired);
+    raw = await client.create<unknown>(at(LISTENERS, desired.metadata.namespace), desired, { signal });
     a.log.info({ listener: `${ref.namespace ?? ''}/${ref.name}` }, 'Created the Listener for the volume');
   } catch (cause) {
     if (!isConflict(cause)) return err({ kind: 'WriteObject', ref, action: 'create', cause });
-    const existing = await fetchObject<unknown>(client, at(LISTENERS, desired.metadata.namespace, desired.metadata.name), ref);
+    const existing = await fetchObject<unknown>(client, at(LISTENERS, desired.metadata.namespace, desired.metadata.name), ref, signal);
     if (!existing.ok) return existing;
     raw = existing.value;
     if (!isListenerOwnedByVolume(raw as Listener, a.pv)) return err({ kind: 'ForeignListener', listener: ref, volume: a.pvRef });
@@ -240,17 +277,17 @@ async function getOrCreateAutoListener(a: {
   return decodeListener(raw, ref);
 }
 
-async function labelIfMissing(client: KubeClient, resource: ResourceRef, ref: ObjectRef, object: Pod | PersistentVolume, patch: LabelPatch): Promise<Result<void, WriteObject>> {
+async function labelIfMissing(c: Call, resource: ResourceRef, ref: ObjectRef, object: Pod | PersistentVolume, patch: LabelPatch): Promise<Result<void, WriteObject>> {
   if (hasLabels(object, patch)) return ok(undefined);
   try {
-    await client.mergePatch(resource, patch, FIELD_MANAGER);
+    await c.client.mergePatch(resource, patch, FIELD_MANAGER, { signal: c.signal });
     return ok(undefined);
   } catch (cause) {
     return err({ kind: 'WriteObject', ref, action: 'patch', cause });
   }
 }
 
-async function addressesForPod(deps: Deps, a: {
+async function addressesForPod(c: Call, a: {
   readonly listener: Listener;
   readonly listenerRef: ObjectRef;
   readonly pod: Pod;
@@ -263,29 +300,30 @@ async function addressesForPod(deps: Deps, a: {
   }
   // Reached through the Pod's own Node: its address, of the kind the class prefers (the class and
   // the Node come from the plugin's short-lived cache).
-  const listenerClass = await resolveClass(deps.lookupClass, a.listener.spec.className, a.listenerRef);
+  const listenerClass = await resolveClass(c.lookup, a.listener.spec.className, a.listenerRef);
   if (!listenerClass.ok) return listenerClass;
   const nodeName = a.pod.spec?.nodeName;
   if (nodeName === undefined || nodeName === '') return err({ kind: 'PodNotScheduled', pod: a.podRef });
-  const node = await deps.lookupNode(nodeName);
+  const node = await c.lookupNode(nodeName, c.signal);
   if (!node.ok) return node;
   return podAddresses({ listener: a.listenerRef, listenerStatus: status, node: node.value, preferredAddressType: listenerClass.value.spec.preferredAddressType });
 }
 
 /** Merge this volume's key into `pod-<uid>`, creating it first if needed (two volumes may race). */
-async function upsertPodListeners(client: KubeClient, patch: PodListenersPatch): Promise<Result<void, WriteObject>> {
+async function upsertPodListeners(c: Call, patch: PodListenersPatch): Promise<Result<void, WriteObject>> {
+  const { client, signal } = c;
   const { namespace, name } = patch.metadata;
   const ref: ObjectRef = { kind: 'PodListeners', namespace, name };
   const resource = at(POD_LISTENERS, namespace, name);
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.mergePatch(resource, patch, FIELD_MANAGER);
+      await client.mergePatch(resource, patch, FIELD_MANAGER, { signal });
       return ok(undefined);
     } catch (cause) {
       if (!isNotFound(cause)) return err({ kind: 'WriteObject', ref, action: 'patch', cause });
     }
     try {
-      await client.create(at(POD_LISTENERS, namespace), patch);
+      await client.create(at(POD_LISTENERS, namespace), patch, { signal });
       return ok(undefined);
     } catch (cause) {
       // Another volume of the same Pod created it meanwhile: merge into theirs.

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
@@ -261,6 +261,39 @@ test('a concurrent reader never sees a half-written file or a mixed tree', async
   assert.ok(seen.reads > 100, `readers made progress (${JSON.stringify(seen)})`);
   assert.ok(seen.transientEnoent <= seen.reads / 10, `ENOENT stays rare (${JSON.stringify(seen)})`);
   t.diagnostic(JSON.stringify(seen));
+});
+
+test('overlapping writes to one target never leave addresses pointing at a removed version', async () => {
+  // The node service refuses a second call for a target in flight; this is the file writer's own
+  // guarantee should two writers (two plugin processes during an upgrade) still overlap.
+  const target = freshTarget();
+  const setA = [{ address: 'a.example', ports: { http: 80 } }];
+  const setB = [{ address: 'a.example', ports: { http: 8080 } }, { address: 'b.example', ports: { http: 8080 } }];
+  await ok(target, setA);
+  for (let round = 0; round < 50; round++) {
+    const results = await Promise.all([writePodDir(target, setA), writePodDir(target, setB), writePodDir(target, setA)]);
+    for (const r of results) assert.ok(r.ok, `round ${round}: ${r.ok ? '' : JSON.stringify(r.error)}`);
+    const port = await readFile(join(target, 'addresses', 'a.example', 'ports', 'http'), 'utf8').catch((e: unknown) => `unreadable: ${String(e)}`);
+    assert.ok(port === '80' || port === '8080', `round ${round}: addresses/a.example is ${port}`);
+    assert.equal(await readFile(join(target, 'default-address', 'address'), 'utf8'), 'a.example');
+  }
+});
+
+test('leftovers of interrupted calls are removed once they are old; recent ones may belong to a call in flight', async () => {
+  const target = freshTarget();
+  await ok(target, kafkaNode);
+  const old = new Date(Date.now() - 3600_000);
+  for (const name of ['.addresses-interrupted', '.tmp-addresses-interrupted']) {
+    if (name.startsWith('.addresses-')) await mkdir(join(target, name, '10.0.0.9'), { recursive: true });
+    else await symlink('.addresses-interrupted', join(target, name));
+    await lutimes(join(target, name), old, old);
+  }
+  await mkdir(join(target, '.addresses-in-flight'));
+  await ok(target, kafkaNode);
+  const hidden = (await readdir(target)).filter((n) => n.startsWith('.')).sort();
+  assert.equal(hidden.length, 2, hidden.join(', '));
+  assert.ok(hidden.includes('.addresses-in-flight'), 'a recent version directory is kept');
+  assert.ok(hidden.includes(await readlink(join(target, 'addresses'))), 'the current version is kept');
 });
 
 // ---- property: hostile input never escapes the target path, never throws -------------------------

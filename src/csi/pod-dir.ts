@@ -18,11 +18,24 @@
 // are gone with it (upstream leaves them behind). The previous version directory is deleted right
 // after the swap, so a read that had already resolved into it may fail with ENOENT and must be
 // retried. A real `addresses` directory (written by upstream) is moved aside first: only that
-// one-time migration has an instant where `addresses` is missing. Calls for one target path must
-// not overlap (CSI forbids concurrent calls for one volume; kubelet serialises them).
+// one-time migration has an instant where `addresses` is missing.
+//
+// Cleanup never removes what another call may be using. The node service answers ABORTED to a
+// second call for a target in flight, but two writers can still overlap (two plugin processes
+// during an upgrade, a call that outlived its caller), and a call that deleted "every version but
+// mine" could delete the one another call has just swapped in, leaving `addresses` dangling in a
+// running Pod. So a call removes only:
+//   - what it replaced itself: the version `addresses` pointed to just before its own swap, and
+//     what it moved aside. A version is private to its call until that call swaps it in, and only
+//     its own call ever points `addresses` at it, once; so after our swap nobody points at the
+//     version we replaced again, and nobody else is still building it;
+//   - entries of calls that ended long ago (interrupted by a crash or a kill): older than
+//     STALE_AFTER_MS, far beyond any call's lifetime (kubelet's CSI timeout is 2 minutes), and
+//     never the version `addresses` points to at that moment.
+// A version left behind by overlapping writers is therefore removed later, by age.
 
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POD_DIR_ADDRESSES, POD_DIR_DEFAULT_ADDRESS } from '../constants.ts';
 import type { NoPodDirAddresses, PodDirError, RemovePodDirError, UnsafePodDirEntry } from './errors.ts';
@@ -44,6 +57,8 @@ export interface PodDirPlan {
 const VERSION_PREFIX = `.${POD_DIR_ADDRESSES}-`;
 const TEMP_PREFIX = '.tmp-';
 const MAX_NAME_BYTES = 255;
+/** An entry of an earlier call this old cannot belong to a call still running. */
+const STALE_AFTER_MS = 10 * 60_000;
 const DIR_MODE = 0o755;
 const FILE_MODE = 0o644;
 
@@ -100,13 +115,16 @@ export async function writePodDir(targetPath: string, addresses: readonly PodDir
     const target = await lstat(targetPath);
     if (!target.isDirectory()) throw new Error('the target path is not a directory');
     await writeVersion(join(targetPath, version), plan.value);
-    await moveAsideIfRealDirectory(targetPath, POD_DIR_ADDRESSES, `${VERSION_PREFIX}old-${id}`);
+    const asideAddresses = `${VERSION_PREFIX}old-${id}`;
+    const asideDefault = `${TEMP_PREFIX}old-${POD_DIR_DEFAULT_ADDRESS}-${id}`;
+    const replaced = await currentVersion(targetPath);
+    await moveAsideIfRealDirectory(targetPath, POD_DIR_ADDRESSES, asideAddresses);
     await replaceSymlink(targetPath, POD_DIR_ADDRESSES, version, id);
     swapped = true;
     const first = plan.value.addresses[0]?.address ?? '';
-    await moveAsideIfRealDirectory(targetPath, POD_DIR_DEFAULT_ADDRESS, `${TEMP_PREFIX}old-${POD_DIR_DEFAULT_ADDRESS}-${id}`);
+    await moveAsideIfRealDirectory(targetPath, POD_DIR_DEFAULT_ADDRESS, asideDefault);
     await replaceSymlink(targetPath, POD_DIR_DEFAULT_ADDRESS, `${POD_DIR_ADDRESSES}/${first}`, id);
-    await removeLeftovers(targetPath, version);
+    await removeLeftovers(targetPath, version, [asideAddresses, asideDefault, ...(replaced === undefined ? [] : [replaced])]);
     return ok(undefined);
   } catch (cause) {
     if (!swapped) await rm(join(targetPath, version), { recursive: true, force: true }).catch(() => undefined);
@@ -156,13 +174,21 @@ async function moveAsideIfRealDirectory(dir: string, name: string, aside: string
   if (stat?.isDirectory()) await rename(join(dir, name), join(dir, aside));
 }
 
-/** Previous version directories, moved-aside trees and temporary links of interrupted calls. */
-async function removeLeftovers(dir: string, current: string): Promise<void> {
+/** The version directory `addresses` points to now, if it is one of ours. */
+async function currentVersion(dir: string): Promise<string | undefined> {
+  const target = await readlink(join(dir, POD_DIR_ADDRESSES)).catch(() => undefined);
+  return target !== undefined && target.startsWith(VERSION_PREFIX) && !target.includes('/') ? target : undefined;
+}
+
+/** What this call replaced or moved aside (`own`), then stale entries of interrupted calls (see the top). */
+async function removeLeftovers(dir: string, ours: string, own: readonly string[]): Promise<void> {
+  for (const name of own) if (name !== ours) await rm(join(dir, name), { recursive: true, force: true });
+  const linked = await currentVersion(dir);
+  const now = Date.now();
   for (const name of await readdir(dir)) {
-    if (name === current) continue;
-    if (name.startsWith(VERSION_PREFIX) || name.startsWith(TEMP_PREFIX)) {
-      await rm(join(dir, name), { recursive: true, force: true });
-    }
+    if (name === ours || name === linked || !(name.startsWith(VERSION_PREFIX) || name.startsWith(TEMP_PREFIX))) continue;
+    const stat = await lstat(join(dir, name)).catch(() => undefined);
+    if (stat !== undefined && now - stat.mtimeMs > STALE_AFTER_MS) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -11,7 +11,10 @@
 //
 // Funnel: every RPC is logged (method, volume id / name / target path, duration, code); a typed
 // error becomes its gRPC status through toGrpcStatus; anything thrown becomes INTERNAL with the
-// cause chain; a method the driver does not implement answers UNIMPLEMENTED. Services not served
+// cause chain; a method the driver does not implement answers UNIMPLEMENTED. Each handler gets a
+// signal that aborts when the call's deadline passes or the caller cancels it: the handler passes
+// it to its API requests, so a call the caller has given up on stops at once instead of running
+// on (and writing) behind the caller's back, possibly next to the caller's retry. Services not served
 // at all (Controller on the node plugin, GroupController, SnapshotMetadata) get grpc-js's own
 // UNIMPLEMENTED.
 
@@ -33,6 +36,8 @@ import type { Result } from './result.ts';
 export interface RpcContext {
   /** A child logger carrying the RPC name and the request's volume id / name / target path. */
   readonly log: Logger;
+  /** Aborts at the call's deadline or when the caller cancels it: pass it to every API request. */
+  readonly signal: AbortSignal;
 }
 
 /** One RPC's implementation: the decoded request in, a response or a typed error out. */
@@ -154,9 +159,10 @@ function unary(rpc: string, method: string, handler: AnyHandler | undefined, log
       return;
     }
     rpcLog.debug('RPC started');
+    const ended = callEnded(call);
     void (async (): Promise<void> => {
       try {
-        const outcome = await handler(call.request, { log: rpcLog });
+        const outcome = await handler(call.request, { log: rpcLog, signal: ended.signal });
         if (outcome.ok) {
           done(grpc.status.OK, '', outcome.value);
         } else {
@@ -165,8 +171,31 @@ function unary(rpc: string, method: string, handler: AnyHandler | undefined, log
         }
       } catch (e) {
         done(grpc.status.INTERNAL, `unexpected error in ${rpc}: ${formatCauseChain(e) || 'unknown error'}`);
+      } finally {
+        ended.dispose();
       }
     })();
+  };
+}
+
+/** A signal that aborts when the call's deadline passes or the caller cancels the call. */
+function callEnded(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onCancelled = (): void => { controller.abort(new Error('the caller cancelled the call')); };
+  call.on('cancelled', onCancelled);
+  const deadline = call.getDeadline();
+  const remaining = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+  // grpc-js answers DEADLINE_EXCEEDED by itself, but does not tell the handler: this timer does.
+  const timer = Number.isFinite(remaining)
+    ? setTimeout(() => { controller.abort(new Error('the call\'s deadline passed')); }, Math.max(0, remaining))
+    : undefined;
+  if (call.cancelled) onCancelled();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      call.off('cancelled', onCancelled);
+    },
   };
 }
 

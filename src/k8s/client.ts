@@ -5,9 +5,16 @@
 // one field manager on any kind (including our CRDs), JSON merge patches, streaming watches with
 // resourceVersion/bookmarks, and an exact count of every request it makes (tests and the
 // benchmark assert on it).
+//
+// Every request is bounded (see ./deadline.ts): a default timeout by kind of request (a GET
+// short, a LIST or a write longer, a watch its own timeoutSeconds plus slack), which a caller may
+// shorten per call, and the caller's AbortSignal. Without this a stalled connection (a network
+// partition, a hung API server) would hang its caller until TCP gives up, which takes minutes.
 import https from 'node:https';
 import http from 'node:http';
 import { loadClientConfig } from './kubeconfig.ts';
+import { Deadline } from './deadline.ts';
+import { raceAbort } from '../util/abort.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 
@@ -99,29 +106,52 @@ interface Connection {
   headers: () => Promise<Record<string, string>>;
 }
 
-export interface RequestOptions {
+/** What every call may add: cancellation, and a timeout shorter (or longer) than the default. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export interface RequestOptions extends CallOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
-  signal?: AbortSignal;
 }
+
+/** Default timeouts of a client (all in milliseconds). */
+export interface KubeClientOptions {
+  /** A GET of one object. Default 10 s. */
+  readTimeoutMs?: number;
+  /** A LIST (a large collection legitimately takes longer than one object). Default 60 s. */
+  listTimeoutMs?: number;
+  /** create, apply, patch, update, delete. Default 20 s. */
+  writeTimeoutMs?: number;
+  /** A watch may last its timeoutSeconds plus this much before it is cut. Default 30 s. */
+  watchSlackMs?: number;
+}
+
+const DEFAULT_TIMEOUTS: Required<KubeClientOptions> = { readTimeoutMs: 10_000, listTimeoutMs: 60_000, writeTimeoutMs: 20_000, watchSlackMs: 30_000 };
+/** A watch asked for without timeoutSeconds gets this one (so that it is bounded too). */
+const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
 
 export class KubeClient {
   /** Every request made, by verb: the tests and the benchmark read this. */
   readonly counts: Record<Verb, number> = { get: 0, list: 0, watch: 0, create: 0, apply: 0, patch: 0, update: 0, delete: 0 };
   private readonly listeners: RequestListener[] = [];
   private readonly conn: Connection;
+  private readonly timeouts: Required<KubeClientOptions>;
 
-  private constructor(conn: Connection) {
+  private constructor(conn: Connection, opts: KubeClientOptions) {
     this.conn = conn;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts };
   }
 
   /** From a kubeconfig path (or several), else the usual defaults (~/.kube/config, in-cluster). */
-  static async fromKubeconfig(kubeconfig?: string): Promise<KubeClient> {
+  static async fromKubeconfig(kubeconfig?: string, opts: KubeClientOptions = {}): Promise<KubeClient> {
     const cfg = await loadClientConfig({ kubeconfig });
     const agentOpts = { keepAlive: true, maxSockets: 128 };
     const agent = cfg.server.protocol === 'https:' ? new https.Agent({ ...agentOpts, ...cfg.tls }) : new http.Agent(agentOpts);
-    return new KubeClient({ server: cfg.server, agent, headers: cfg.headers });
+    return new KubeClient({ server: cfg.server, agent, headers: cfg.headers }, opts);
   }
 
   /** Calls `fn` for every request (used by metrics). */
@@ -138,11 +168,19 @@ export class KubeClient {
     for (const l of this.listeners) l(verb, path);
   }
 
-  private async send(method: string, path: string, o: RequestOptions): Promise<http.IncomingMessage> {
+  private timeoutOf(verb: Verb): number {
+    if (verb === 'get') return this.timeouts.readTimeoutMs;
+    if (verb === 'list') return this.timeouts.listTimeoutMs;
+    return this.timeouts.writeTimeoutMs;
+  }
+
+  /** Sends the request; `signal` (the deadline's) ends it wherever it is, even mid-response. */
+  private async send(method: string, path: string, o: RequestOptions, signal: AbortSignal): Promise<http.IncomingMessage> {
     const url = requestUrl(this.conn.server, path, o.query);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     const mod = url.protocol === 'https:' ? https : http;
-    const auth = await this.conn.headers();
+    // Credentials may come from a file or an exec plugin: that counts against the deadline too.
+    const auth = await raceAbort(this.conn.headers(), signal);
     return new Promise((resolve, reject) => {
       const req = mod.request(url, {
         method,
@@ -152,100 +190,118 @@ export class KubeClient {
           Accept: 'application/json',
           ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
         },
-        signal: o.signal,
+        signal,
       }, resolve);
       req.on('error', reject);
       req.end(body);
     });
   }
 
-  /** One request; JSON in, JSON out; non-2xx → ApiError. */
+  /** One request; JSON in, JSON out; non-2xx → ApiError; bounded by its timeout and signal. */
   async request<T>(verb: Verb, method: string, path: string, o: RequestOptions = {}): Promise<T> {
     this.count(verb, path);
-    const res = await this.send(method, path, o);
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
-    return (text === '' ? {} : JSON.parse(text)) as T;
-  }
-
-  get<T>(r: ResourceRef): Promise<T> {
-    return this.request<T>('get', 'GET', resourcePath(r));
-  }
-
-  async getOptional<T>(r: ResourceRef): Promise<T | undefined> {
+    const deadline = new Deadline(`${method} ${path}`, o.timeoutMs ?? this.timeoutOf(verb), o.signal);
     try {
-      return await this.get<T>(r);
+      const res = await this.send(method, path, o, deadline.signal);
+      const text = await readBody(res);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
+      return (text === '' ? {} : JSON.parse(text)) as T;
+    } catch (e) {
+      throw deadline.explain(e);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  get<T>(r: ResourceRef, o: CallOptions = {}): Promise<T> {
+    return this.request<T>('get', 'GET', resourcePath(r), o);
+  }
+
+  async getOptional<T>(r: ResourceRef, o: CallOptions = {}): Promise<T | undefined> {
+    try {
+      return await this.get<T>(r, o);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
   }
 
-  list<T>(r: ResourceRef, query: RequestOptions['query'] = {}): Promise<ObjectList<T>> {
-    return this.request<ObjectList<T>>('list', 'GET', resourcePath(r), { query });
+  list<T>(r: ResourceRef, query: RequestOptions['query'] = {}, o: CallOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('list', 'GET', resourcePath(r), { ...o, query });
   }
 
-  create<T>(r: ResourceRef, body: unknown): Promise<T> {
-    return this.request<T>('create', 'POST', resourcePath({ ...r, name: undefined }), { body });
+  create<T>(r: ResourceRef, body: unknown, o: CallOptions = {}): Promise<T> {
+    return this.request<T>('create', 'POST', resourcePath({ ...r, name: undefined }), { ...o, body });
   }
 
   /** Server-side apply (JSON is YAML) with the given field manager. */
-  apply<T>(r: ResourceRef, body: unknown, fieldManager: string, force = false): Promise<T> {
+  apply<T>(r: ResourceRef, body: unknown, fieldManager: string, force = false, o: CallOptions = {}): Promise<T> {
     return this.request<T>('apply', 'PATCH', resourcePath(r), {
-      body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: force ? true : undefined },
+      ...o, body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: force ? true : undefined },
     });
   }
 
   /** JSON merge patch (RFC 7386): for objects others also write (Pod labels, PodListeners). */
-  mergePatch<T>(r: ResourceRef, body: unknown, fieldManager?: string): Promise<T> {
-    return this.request<T>('patch', 'PATCH', resourcePath(r), { body, contentType: 'application/merge-patch+json', query: { fieldManager } });
+  mergePatch<T>(r: ResourceRef, body: unknown, fieldManager?: string, o: CallOptions = {}): Promise<T> {
+    return this.request<T>('patch', 'PATCH', resourcePath(r), { ...o, body, contentType: 'application/merge-patch+json', query: { fieldManager } });
   }
 
-  replace<T>(r: ResourceRef, body: unknown): Promise<T> {
-    return this.request<T>('update', 'PUT', resourcePath(r), { body });
+  replace<T>(r: ResourceRef, body: unknown, o: CallOptions = {}): Promise<T> {
+    return this.request<T>('update', 'PUT', resourcePath(r), { ...o, body });
   }
 
-  delete(r: ResourceRef, query: RequestOptions['query'] = {}): Promise<unknown> {
-    return this.request<unknown>('delete', 'DELETE', resourcePath(r), { query });
+  delete(r: ResourceRef, query: RequestOptions['query'] = {}, o: CallOptions = {}): Promise<unknown> {
+    return this.request<unknown>('delete', 'DELETE', resourcePath(r), { ...o, query });
   }
 
   /**
-   * Streams watch events until the server ends the stream, the signal aborts, or an error. Calls
+   * Streams watch events until the server ends the stream, the signal aborts (then it resolves),
+   * the watch outlives its timeoutSeconds plus the slack (a RequestTimeout), or an error. Calls
    * `onEvent` for each event in order. An ERROR event's Status (e.g. 410 Gone) is thrown as ApiError.
    */
   async watch<T>(r: ResourceRef, query: RequestOptions['query'], onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
-    this.count('watch', resourcePath(r));
-    const res = await this.send('GET', resourcePath(r), { query: { ...query, watch: true }, signal });
-    const status = res.statusCode ?? 0;
-    if (status !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      throw toApiError(status, Buffer.concat(chunks).toString('utf8'), `watch ${resourcePath(r)}`);
-    }
-    let buf = '';
+    const path = resourcePath(r);
+    this.count('watch', path);
+    const timeoutSeconds = typeof query?.timeoutSeconds === 'number' ? query.timeoutSeconds : DEFAULT_WATCH_TIMEOUT_SECONDS;
+    const deadline = new Deadline(`watch ${path}`, timeoutSeconds * 1000 + this.timeouts.watchSlackMs, signal);
     try {
-      for await (const chunk of res) {
-        buf += (chunk as Buffer).toString('utf8');
-        let nl = buf.indexOf('\n');
-        while (nl >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line !== '') deliver(line, onEvent);
-          nl = buf.indexOf('\n');
-        }
-      }
+      const res = await this.send('GET', path, { query: { ...query, timeoutSeconds, watch: true } }, deadline.signal);
+      const status = res.statusCode ?? 0;
+      if (status !== 200) throw toApiError(status, await readBody(res), `watch ${path}`);
+      await readEvents(res, onEvent);
     } catch (e) {
       if (signal?.aborted === true) return;
-      throw e;
+      throw deadline.explain(e);
+    } finally {
+      deadline.clear();
     }
   }
 
   /** Closes idle keep-alive sockets (so a short-lived CLI or test can exit promptly). */
   close(): void {
     this.conn.agent.destroy();
+  }
+}
+
+async function readBody(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One JSON event per line. */
+async function readEvents<T>(res: http.IncomingMessage, onEvent: (e: WatchEvent<T>) => void): Promise<void> {
+  let buf = '';
+  for await (const chunk of res) {
+    buf += (chunk as Buffer).toString('utf8');
+    let nl = buf.indexOf('\n');
+    while (nl >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line !== '') deliver(line, onEvent);
+      nl = buf.indexOf('\n');
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from '../cli/log.ts';
 import { buildCrds, type JsonObject } from '../crd/index.ts';
 import type { KubeClient } from '../k8s/client.ts';
 import { CRDS, at } from '../k8s/resources.ts';
+import { sleep } from '../util/sleep.ts';
 import { mergeCaBundle } from '../webhook/certificates.ts';
 
 export const CRD_FIELD_MANAGER = 'listener-operator';
@@ -70,8 +71,7 @@ export class CrdMaintainer {
   }
 
   private async live(name: string, signal?: AbortSignal): Promise<LiveCrd | undefined> {
-    signal?.throwIfAborted();
-    const list = await this.o.client.list<LiveCrd>(at(CRDS, undefined), { fieldSelector: `metadata.name=${name}` });
+    const list = await this.o.client.list<LiveCrd>(at(CRDS, undefined), { fieldSelector: `metadata.name=${name}` }, { signal });
     return list.items[0];
   }
 
@@ -86,7 +86,7 @@ export class CrdMaintainer {
       const live = await this.live(name, signal);
       const liveBundle = Buffer.from(live?.spec?.conversion?.webhook?.clientConfig?.caBundle ?? '', 'base64').toString('utf8');
       const bundle = mergeCaBundle(liveBundle, ourCas, now);
-      await this.o.client.apply(at(CRDS, undefined, name), withConversion(crd, this.o.service, bundle), CRD_FIELD_MANAGER, true);
+      await this.o.client.apply(at(CRDS, undefined, name), withConversion(crd, this.o.service, bundle), CRD_FIELD_MANAGER, true, { signal });
       this.o.log.info({ crd: name, installed: live === undefined ? 'now' : 'before', cas: bundle.split('-----BEGIN').length - 1 }, 'Applied CRD');
     }
   }
@@ -115,12 +115,12 @@ export async function waitCrdsEstablished(client: KubeClient, signal: AbortSigna
   while (!signal.aborted) {
     const states: string[] = [];
     for (const name of names) {
-      const list = await client.list<LiveCrd>(at(CRDS, undefined), { fieldSelector: `metadata.name=${name}` });
+      const list = await client.list<LiveCrd>(at(CRDS, undefined), { fieldSelector: `metadata.name=${name}` }, { signal });
       const state = establishedOr(list.items[0]);
       if (state !== true) states.push(`${name}: ${state}`);
     }
     if (states.length === 0) return;
     if (Date.now() > deadline) throw new Error(`the CRDs are not Established after ${timeoutMs} ms: ${states.join('; ')}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250, signal);
   }
 }

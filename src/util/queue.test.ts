@@ -1,12 +1,27 @@
-import { test } from 'node:test';
+import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkQueue } from './queue.ts';
 
-const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// Timers (backoff, deadlines, grace periods) are mocked: the tests advance time themselves and
+// never wait on the wall clock. Workers block on gates the tests open.
+beforeEach(() => { mock.timers.enable({ apis: ['setTimeout', 'Date'] }); });
+afterEach(() => { mock.timers.reset(); });
+
+/** Lets every pending promise continuation run (setImmediate is not mocked). */
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+/** A promise the test settles. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((r) => { open = r; });
+  return { promise, open };
+}
 
 test('adds of a waiting key collapse into one run', async () => {
   const runs: string[] = [];
-  const q = new WorkQueue(async (k) => { runs.push(k); await tick(); }, { concurrency: 1 });
+  const q = new WorkQueue(async (k) => { runs.push(k); await Promise.resolve(); }, { concurrency: 1 });
   q.add('a'); q.add('b'); q.add('b'); q.add('b');
   await q.idle();
   assert.deepEqual(runs, ['a', 'b']);
@@ -15,30 +30,42 @@ test('adds of a waiting key collapse into one run', async () => {
 test('a key added while it runs runs again afterwards, never concurrently with itself', async () => {
   let running = 0;
   let maxRunning = 0;
+  const gates = [gate(), gate()];
   let runs = 0;
   const q = new WorkQueue(async () => {
-    running++; maxRunning = Math.max(maxRunning, running); runs++;
-    await tick(10);
+    const g = gates[runs++];
+    running++; maxRunning = Math.max(maxRunning, running);
+    await g?.promise;
     running--;
   }, { concurrency: 4 });
   q.add('k');
-  await tick(2);
+  await flush();
   q.add('k'); q.add('k');
-  await tick(50);
+  await flush();
+  assert.equal(runs, 1, 'the second run waits for the first');
+  gates[0]?.open();
+  await flush();
+  assert.equal(runs, 2, 'the key runs again once');
+  gates[1]?.open();
   await q.idle();
   assert.equal(maxRunning, 1);
   assert.equal(runs, 2);
 });
 
 test('concurrency is bounded', async () => {
+  const g = gate();
   let running = 0;
   let maxRunning = 0;
   const q = new WorkQueue(async () => {
     running++; maxRunning = Math.max(maxRunning, running);
-    await tick(5);
+    await g.promise;
     running--;
   }, { concurrency: 3 });
   for (let i = 0; i < 20; i++) q.add(`k${i}`);
+  await flush();
+  assert.equal(q.active, 3);
+  assert.equal(q.length, 17);
+  g.open();
   await q.idle();
   assert.equal(maxRunning, 3);
 });
@@ -60,34 +87,94 @@ test('a failing key backs off exponentially and does not block others', async ()
   q.add('bad');
   q.add('good1');
   q.add('good2');
-  await tick(250);
+  await flush();
   assert.deepEqual(others, ['good1', 'good2']);
-  assert.deepEqual(errors, [20, 40, 80]);
-  assert.equal(times.length, 4);
-  assert.equal(q.failureCount('bad'), 0);
-  for (let i = 1; i < times.length; i++) {
-    const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-    assert.ok(gap >= 15, `retry ${i} came after ${gap} ms`);
+  for (const delay of [20, 40, 80]) {
+    mock.timers.tick(delay - 1);
+    await flush();
+    const before = times.length;
+    mock.timers.tick(1);
+    await flush();
+    assert.equal(times.length, before + 1, `the retry comes after exactly ${delay} ms`);
   }
+  assert.deepEqual(errors, [20, 40, 80]);
+  assert.deepEqual(times.slice(1).map((t, i) => t - (times[i] ?? 0)), [20, 40, 80]);
+  assert.equal(q.failureCount('bad'), 0);
 });
 
 test('backoff is capped', async () => {
   const delays: number[] = [];
   const q = new WorkQueue(() => Promise.reject(new Error('always')), { concurrency: 1, baseDelayMs: 1, maxDelayMs: 4 }, (_k, _e, d) => { delays.push(d); });
   q.add('x');
-  await tick(80);
+  for (let i = 0; i < 6; i++) {
+    await flush();
+    mock.timers.tick(4);
+  }
+  await flush();
   await q.shutdown();
   assert.deepEqual(delays.slice(0, 5), [1, 2, 4, 4, 4]);
 });
 
 test('shutdown waits for in-flight work and drops the rest', async () => {
   const done: string[] = [];
-  const q = new WorkQueue(async (k) => { await tick(20); done.push(k); }, { concurrency: 1 });
+  const g = gate();
+  const q = new WorkQueue(async (k) => { await g.promise; done.push(k); }, { concurrency: 1 });
   q.add('a'); q.add('b');
-  await tick(2);
-  await q.shutdown();
+  await flush();
+  const stopped = q.shutdown();
+  g.open();
+  await stopped;
   assert.deepEqual(done, ['a']);
   q.add('c');
-  await tick(30);
+  await flush();
   assert.deepEqual(done, ['a']);
+});
+
+test('a run that outlives its deadline is aborted, frees its slot, and is retried', async () => {
+  const signals: AbortSignal[] = [];
+  const runs: string[] = [];
+  const errors: string[] = [];
+  const q = new WorkQueue((k, signal) => {
+    runs.push(k);
+    signals.push(signal);
+    // The first run of `hung` never ends, whatever its signal says (the worst case).
+    return k === 'hung' && runs.filter((r) => r === 'hung').length === 1 ? new Promise<void>(() => undefined) : Promise.resolve();
+  }, { concurrency: 1, timeoutMs: 1000, baseDelayMs: 10 }, (k, e) => { errors.push(`${k}: ${e instanceof Error ? e.message : String(e)}`); });
+  q.add('hung');
+  q.add('next');
+  await flush();
+  mock.timers.tick(999);
+  await flush();
+  assert.deepEqual(runs, ['hung'], 'the slot is taken until the deadline');
+
+  mock.timers.tick(1);
+  await flush();
+  assert.deepEqual(runs, ['hung', 'next'], 'the slot is free for the next key');
+  assert.equal(signals[0]?.aborted, true, 'the run\'s signal is aborted at its deadline');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0] ?? '', /^hung: .*hung.* 1000 ms deadline/);
+
+  mock.timers.tick(10);
+  await q.idle();
+  assert.deepEqual(runs, ['hung', 'next', 'hung'], 'the key is retried after its backoff');
+  assert.equal(q.failureCount('hung'), 0);
+});
+
+test('shutdown is bounded: after the grace period, in-flight runs are aborted and left behind', async () => {
+  let signal: AbortSignal | undefined;
+  const q = new WorkQueue((_k, s) => {
+    signal = s;
+    return new Promise<void>(() => undefined);
+  }, { concurrency: 2, timeoutMs: 60_000 });
+  q.add('stuck');
+  await flush();
+  let result: string[] | undefined;
+  void q.shutdown(500).then((r) => { result = r; });
+  mock.timers.tick(499);
+  await flush();
+  assert.equal(result, undefined, 'shutdown waits for in-flight work during its grace period');
+  mock.timers.tick(1);
+  await flush();
+  assert.deepEqual(result, ['stuck'], 'shutdown returns the keys it left running');
+  assert.equal(signal?.aborted, true);
 });

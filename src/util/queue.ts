@@ -1,21 +1,49 @@
 // A keyed work queue in the style of client-go's workqueue: adding a key that is already waiting
-// collapses into one run; a key that is being processed is never run twice at once, but is run
-// again afterwards if it was added meanwhile (so no event is lost); at most `concurrency` keys
+// collapses into one run; a key that is being processed is never started twice at once, but is
+// run again afterwards if it was added meanwhile (so no event is lost); at most `concurrency` keys
 // run at a time; a failing key is retried with per-key exponential backoff (capped) without
 // blocking the others.
+//
+// Every run is bounded (controller-runtime's ReconciliationTimeout): it gets an AbortSignal that
+// aborts at its deadline, and at that moment the run counts as failed, its slot is given to the
+// next key and the key is retried after its backoff, even if the worker ignores the signal. A
+// worker passes the signal to its I/O, so an abandoned run cannot write anything afterwards and a
+// retry does not race with it. Shutdown is bounded the same way.
 
 export interface QueueOptions {
   concurrency: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** How long one run may take before it is aborted and retried. Default 30 s. */
+  timeoutMs?: number;
 }
 
-export type Worker = (key: string) => Promise<void>;
+export type Worker = (key: string, signal: AbortSignal) => Promise<void>;
+
+/** Why a run's signal was aborted at its deadline. */
+export class DeadlineExceeded extends Error {
+  constructor(key: string, ms: number) {
+    super(`${key} was still running at its ${ms} ms deadline; aborted`);
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+/** Why in-flight runs' signals were aborted at the end of shutdown's grace period. */
+export class ShuttingDown extends Error {
+  constructor(graceMs: number) {
+    super(`the work queue is shutting down and its ${graceMs} ms grace period is over; aborted`);
+    this.name = 'ShuttingDown';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export class WorkQueue {
   private readonly waiting: string[] = [];
   private readonly waitingSet = new Set<string>();
-  private readonly processing = new Set<string>();
+  /** Keys running now, with the controller that aborts their run. */
+  private readonly processing = new Map<string, AbortController>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -27,7 +55,7 @@ export class WorkQueue {
 
   constructor(worker: Worker, opts: QueueOptions, onError: (key: string, e: unknown, retryInMs: number) => void = () => undefined) {
     this.worker = worker;
-    this.opts = { baseDelayMs: 250, maxDelayMs: 60_000, ...opts };
+    this.opts = { baseDelayMs: 250, maxDelayMs: 60_000, timeoutMs: DEFAULT_TIMEOUT_MS, ...opts };
     this.onError = onError;
   }
 
@@ -79,15 +107,25 @@ export class WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops taking work, cancels retries, and waits for in-flight keys to finish. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops taking work, cancels retries, and waits for in-flight keys to finish, at most `graceMs`;
+   * then aborts the runs still going and returns their keys (empty when everything finished).
+   */
+  async shutdown(graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<string[]> {
     this.shuttingDown = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.waiting.length = 0;
     this.waitingSet.clear();
     this.dirty.clear();
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+    await Promise.race([this.idle(), graceOver]);
+    clearTimeout(timer);
+    const left = [...this.processing.keys()];
+    const reason = new ShuttingDown(graceMs);
+    for (const run of this.processing.values()) run.abort(reason);
+    return left;
   }
 
   private pump(): void {
@@ -95,17 +133,26 @@ export class WorkQueue {
       const key = this.waiting.shift();
       if (key === undefined) break;
       this.waitingSet.delete(key);
-      this.processing.add(key);
-      void this.run(key);
+      const run = new AbortController();
+      this.processing.set(key, run);
+      void this.run(key, run);
     }
     if (this.isIdle()) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
-  private async run(key: string): Promise<void> {
+  private async run(key: string, run: AbortController): Promise<void> {
+    const timeoutMs = this.opts.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    // Settles (rejects) when the run's signal aborts, whoever aborted it: the run is over then,
+    // whether or not the worker has noticed.
+    const aborted = new Promise<never>((_resolve, reject) => {
+      run.signal.addEventListener('abort', () => { reject(run.signal.reason as Error); }, { once: true });
+      timer = setTimeout(() => { run.abort(new DeadlineExceeded(key, timeoutMs)); }, timeoutMs);
+    });
     try {
-      await this.worker(key);
+      await Promise.race([this.worker(key, run.signal), aborted]);
       this.failures.delete(key);
     } catch (e) {
       const n = (this.failures.get(key) ?? 0) + 1;
@@ -114,6 +161,7 @@ export class WorkQueue {
       this.onError(key, e, delay);
       if (!this.shuttingDown) this.addAfter(key, delay);
     } finally {
+      clearTimeout(timer);
       this.processing.delete(key);
       if (this.dirty.delete(key)) this.add(key);
       this.pump();

@@ -1,12 +1,9 @@
-// A pause that ends early (resolving, not rejecting) when `signal` aborts, and leaves no listener
-// behind either way. It uses the global setTimeout, so unit tests can mock its clock.
+// The one sleep of the code base: resolves after `ms`, or at once when `signal` aborts, and leaves
+// no listener behind on a long-lived signal (one per call would pile up over a process's life).
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.resolve();
   return new Promise((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

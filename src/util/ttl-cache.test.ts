@@ -55,3 +55,29 @@ test('delete forgets a key; the size is bounded, oldest dropped first; ttl 0 cac
   await none.get('k', () => Promise.resolve('v'));
   assert.equal(none.size, 0);
 });
+
+test('a caller that gives up stops waiting; the shared load is aborted only when no caller waits', async () => {
+  const cache = new TtlCache<number>({ ttlMs: 1000 });
+  let loadSignal: AbortSignal | undefined;
+  let release: (v: number) => void = () => undefined;
+  const load = (s: AbortSignal): Promise<number> => { loadSignal = s; return new Promise((r) => { release = r; }); };
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = cache.get('k', load, a.signal);
+  const second = cache.get('k', load, b.signal);
+  a.abort(new Error('first gave up'));
+  await assert.rejects(first, /first gave up/);
+  assert.equal(loadSignal?.aborted, false, 'the second caller still waits for the load');
+  release(7);
+  assert.equal(await second, 7);
+
+  cache.delete('k');
+  const c = new AbortController();
+  const third = cache.get('k', load, c.signal);
+  c.abort(new Error('third gave up'));
+  await assert.rejects(third, /third gave up/);
+  assert.equal(loadSignal?.aborted, true, 'nobody waits: the load is aborted');
+  // A later caller starts a load of its own rather than joining the aborted one.
+  const fourth = cache.get('k', load);
+  release(8);
+  assert.equal(await fourth, 8);
+});

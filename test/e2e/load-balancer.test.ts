@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { defaultAddressFiles, e2eClient, ephemeralListenerVolume, waitPodReady, webContainer, WEB_PORT, type PodStatus } from '../support/e2e.ts';
 import { eventually, freshNamespace } from '../support/k8s.ts';
-import { createClass, waitStatus, type TestService } from '../support/listeners.ts';
-import { PODS, SERVICES, at } from '../../src/k8s/resources.ts';
+import { createClass, waitStatus, type TestEvent, type TestService } from '../support/listeners.ts';
+import { EVENTS, PODS, SERVICES, at } from '../../src/k8s/resources.ts';
 
 const LB_HOSTNAME = 'lb-1.e2e.invalid'; // only ever written into status, never resolved or dialled
 
@@ -32,8 +32,12 @@ test('scenario 5: a LoadBalancer class: the Pod waits for the (test-played) load
   }, 60_000);
   assert.equal(svc.spec.type, 'LoadBalancer');
 
-  // No load balancer yet: the volume cannot be published, the container does not start.
-  await new Promise((r) => setTimeout(r, 2000));
+  // No load balancer yet: the volume cannot be published (kubelet says why), the container does not start.
+  const failed = await eventually('kubelet reports the failed mount', async () => {
+    const events = await client.list<TestEvent>(at(EVENTS, ns));
+    return events.items.find((e) => e.reason === 'FailedMount' && e.regarding.name === 'web');
+  }, 60_000);
+  assert.match(failed.note, /has no ingress addresses yet/);
   const waiting = await client.get<PodStatus>(at(PODS, ns, 'web'));
   assert.equal(waiting.status?.phase, 'Pending', 'the Pod waits for its listener volume');
 

@@ -4,6 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { LISTENERS, LISTENER_CLASSES, SERVICES, at } from '../../src/k8s/resources.ts';
 import { eventually, freshNamespace, testClient } from '../support/k8s.ts';
+import type { ListenerController } from '../../src/controller/controller.ts';
 import { controllerTest, installCrds, startController } from '../support/operator.ts';
 import { createClass, createListener, getService, waitEvent, waitService, waitStatus } from '../support/listeners.ts';
 
@@ -14,6 +15,24 @@ before(async () => {
 });
 
 const ports = [{ name: 'http', port: 8080 }];
+
+/**
+ * Waits until the controller has seen the echo of everything its reconciles of `names` wrote and
+ * caused (each Listener's status, its Service, and the EndpointSlice the cluster made for that
+ * Service, each of which wakes the Listener again) and its queue is idle: from then on nothing is
+ * left that could still make it write, so write counts are final.
+ */
+async function settled(controller: ListenerController, ns: string, names: string[]): Promise<void> {
+  const c = controller.caches;
+  await eventually(`the controller has seen its own writes for ${names.length} Listeners and is idle`, () => {
+    const seen = names.every((name) => {
+      const key = `${ns}/${name}`;
+      const status = (c.listeners.get(key)?.status ?? {}) as { serviceName?: unknown };
+      return status.serviceName !== undefined && c.services.get(key) !== undefined && c.slicesByService.get(key).length > 0;
+    });
+    return seen && controller.queue.isIdle() ? true : undefined;
+  });
+}
 
 test('changing the Listener\'s class, and editing the class itself, moves the Service', async (t) => {
   const { client, ns } = await controllerTest(t);
@@ -94,8 +113,7 @@ test('a new Listener costs one Service apply and one status write, even when its
   const n = 20;
   for (let i = 0; i < n; i++) await createListener(client, ns, `w${i}`, { className: `${ns}-w`, ports });
   for (let i = 0; i < n; i++) await waitStatus(client, ns, `w${i}`, 'addresses', (s) => (s.ingressAddresses?.length ?? 0) > 0);
-  await new Promise((r) => setTimeout(r, 500));
-  await ctl.controller.queue.idle();
+  await settled(ctl.controller, ns, Array.from({ length: n }, (_, i) => `w${i}`));
   assert.deepEqual(writes, { service: n, status: n, other: 0 });
 });
 
@@ -110,9 +128,7 @@ test('a restart over an unchanged namespace performs no writes, and an unchanged
   await waitStatus(client, ns, 'l0', 'converged', (s) => (s.ingressAddresses?.length ?? 0) > 0);
   await waitStatus(client, ns, 'l1', 'converged', (s) => s.nodePorts !== undefined && s.nodePorts !== null);
   await waitStatus(client, ns, 'l2', 'converged', (s) => s.serviceName === 'l2');
-  await eventually('first controller idle', () => (first.controller.queue.isIdle() ? true : undefined));
-  await new Promise((r) => setTimeout(r, 500));
-  await first.controller.queue.idle();
+  await settled(first.controller, ns, Array.from({ length: 6 }, (_, i) => `l${i}`));
   await first.stop();
 
   const second = await startController(ns);

@@ -21,9 +21,14 @@ test('starts before its CRDs exist, then works; presets never overwrite; namespa
   t.after(() => { client.close(); });
   const log = createLogger('error', 'plain');
   const controller = new ListenerController({ client, log, clusterDomain: 'cluster.local', concurrency: 4 });
-  const started = controller.start();
+  let listenerLists = 0;
+  client.onRequest((verb, path) => { if (verb === 'list' && path.endsWith('/listeners')) listenerLists++; });
+  let isStarted = false;
+  const started = controller.start().then(() => { isStarted = true; });
   const presets = ensurePresetClasses({ client, preset: 'stable-nodes', log });
-  await new Promise((r) => setTimeout(r, 1500));
+  // Without its CRDs the controller keeps retrying its first LIST, and does not count as started.
+  await eventually('the controller retries its Listener LIST', () => (listenerLists >= 2 ? true : undefined));
+  assert.equal(isStarted, false);
   assert.equal(controller.caches.listeners.size, 0);
 
   // An admin's class that exists before the presets are applied is kept as it is.

@@ -441,3 +441,24 @@ test('property: hostile NodePublishVolume requests through the socket never cras
   assert.equal(f.plugin.kube.counts.create + f.plugin.kube.counts.patch, 0, 'no API write');
   assert.deepEqual((await f.plugin.csi.call('Identity', 'Probe', {})).ready, { value: true }, 'still serving');
 });
+
+test('a Pod recreated under the same name: UNAVAILABLE naming the Pod and both UIDs, and no side effect', async (t) => {
+  const f = await nodeTest(t);
+  await createClass(t, f.client, `${f.ns}-internal`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
+  const { pod, vols: [vol] } = await listenerPod(t, f, 'web-0', [{ name: 'http', containerPort: 8080 }], [
+    { volume: 'listener', annotations: { [CLASS]: `${f.ns}-internal` } },
+  ]);
+  assert.ok(vol);
+  // kubelet publishes for an earlier incarnation of the Pod: the volume context carries its UID.
+  const staleUid = '00000000-0000-4000-8000-000000000000';
+  const request = { ...vol.request, volume_context: { ...vol.request.volume_context, 'csi.storage.k8s.io/pod.uid': staleUid } };
+  const c = f.plugin.kube.counts;
+  const writesBefore = c.create + c.apply + c.patch + c.update + c.delete;
+  await expectCode(f.plugin.csi.call('Node', 'NodePublishVolume', request), status.UNAVAILABLE,
+    new RegExp(`Pod "${f.ns}/web-0" has UID "${pod.metadata.uid}", but the volume is published for UID "${staleUid}"`));
+  assert.equal(c.create + c.apply + c.patch + c.update + c.delete, writesBefore, 'no API write');
+  assert.equal(await f.client.getOptional(at(LISTENERS, f.ns, 'web-0-listener')), undefined, 'no Listener created');
+  assert.deepEqual(await podLabels(f.client, f.ns, 'web-0'), {}, 'the Pod is not labelled');
+  assert.equal(await f.client.getOptional(at(POD_LISTENERS, f.ns, `pod-${pod.metadata.uid}`)), undefined, 'no PodListeners');
+  assert.equal(await lstat(vol.target).catch(() => undefined), undefined, 'no files');
+});

@@ -61,7 +61,8 @@ test('the socket is 0600 from the moment it appears, a stale socket is replaced,
   t.after(() => { csi.close(); });
   const info = await csi.call('Identity', 'GetPluginInfo', {});
   assert.equal(info.name, 'listeners.stackable.tech', 'the stale socket was replaced by a live one');
-  await new Promise((r) => setTimeout(r, 50));
+  // The watcher has seen the endpoint appear (so the checks below are not vacuous).
+  await eventually('the directory watch saw the socket', () => (seen.some((s) => s.startsWith('csi.sock:')) ? true : undefined), 5000);
   abort.abort();
   await watching;
   t.diagnostic(`observed while starting: ${seen.join(', ') || '(no events)'}`);

@@ -10,7 +10,10 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CHART_DIR } from '../support/helm.ts';
+import { pathToFileURL } from 'node:url';
+import { stampBuild } from '../../scripts/stamp-build.ts';
+import { readBuildInfo } from '../../src/cli/build-info.ts';
+import { crdsYaml } from '../../src/crd/index.ts';
 import { OPERATOR_ENTRYPOINT, OPERATOR_ENV } from '../support/images.ts';
 
 const run = promisify(execFile);
@@ -66,9 +69,10 @@ async function assembleRuntime(runtime: string[], root: string, built: string): 
 test('the runtime stage assembled from the Dockerfile runs: crd, --version, the CSI protocol from proto/', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'image-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  // The build stage: `npm run build` is tsc -p tsconfig.build.json into dist/.
+  // The build stage: `npm run build` is tsc -p tsconfig.build.json into dist/, and the build stamp.
   const built = path.join(dir, 'build');
   await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(built, 'dist')]);
+  const builtAt = await stampBuild(path.join(built, 'dist'));
 
   // The runtime stage: its WORKDIR and COPY lines.
   const runtime = (await dockerfileStages()).at(-1)?.lines ?? [];
@@ -80,7 +84,9 @@ test('the runtime stage assembled from the Dockerfile runs: crd, --version, the 
   const cli = (args: string[]): Promise<{ stdout: string }> => run(process.execPath, [...entry.slice(1, -1), main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
 
   const { stdout: crds } = await cli(['crd']);
-  assert.equal(crds, await readFile(path.join(CHART_DIR, 'files', 'crds.yaml'), 'utf8'), 'the image prints the chart\'s CRDs');
+  assert.equal(crds, crdsYaml(), 'the image prints the CRDs');
+  // The build time the end-of-support check counts from, stamped next to the compiled modules.
+  assert.equal(readBuildInfo(pathToFileURL(path.join(path.dirname(main), 'build-info.json'))).builtAtMs, Date.parse(builtAt), 'the image carries the build stamp');
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal((await cli(['--version'])).stdout.trim(), pkg.version);
   // The CSI protocol definition is loaded at run time from proto/ next to dist/.

@@ -340,8 +340,10 @@ test('the operator and its provisioner run as the chart\'s ServiceAccount with t
   const controllerSocket = path.join(dir, 'controller.sock');
   const nodeSocket = path.join(dir, 'node.sock');
   assert.equal(envOf(controllerContainer, 'LISTENER_CLASS_PRESET'), 'ephemeral-nodes', 'the chart\'s default preset');
-  const ctl = await startContainer(t, controllerContainer, { 'metadata.namespace': ns }, { CSI_ENDPOINT: controllerSocket, KUBECONFIG: kubeconfig, WATCH_NAMESPACE: ns });
-  const nodePlugin = await startContainer(t, container(r.workload('DaemonSet'), 'csi-node-service'), { 'metadata.namespace': ns, 'spec.nodeName': nodeName }, { CSI_ENDPOINT: nodeSocket, KUBECONFIG: kubeconfig });
+  const image = { "metadata.annotations['internal.stackable.tech/image']": controllerContainer.image ?? '' };
+  // The webhook on a free port: parallel test files may run other controllers on this host.
+  const ctl = await startContainer(t, controllerContainer, { 'metadata.namespace': ns, 'spec.nodeName': nodeName, ...image }, { CSI_ENDPOINT: controllerSocket, KUBECONFIG: kubeconfig, WATCH_NAMESPACE: ns, WEBHOOK_ADDRESS: `127.0.0.1:${await freePort()}` });
+  const nodePlugin = await startContainer(t, container(r.workload('DaemonSet'), 'csi-node-service'), { 'metadata.namespace': ns, 'spec.nodeName': nodeName, ...image }, { CSI_ENDPOINT: nodeSocket, KUBECONFIG: kubeconfig });
   const provisioner = startProvisioner(t, container(r.workload('Deployment'), 'external-provisioner'), controllerSocket, kubeconfig);
   const logs = (): string => `--- controller\n${ctl.log()}\n--- node\n${nodePlugin.log()}\n--- provisioner\n${provisioner.log().slice(-4000)}`;
 

@@ -76,7 +76,11 @@ async function down(): Promise<void> {
     return;
   }
   process.kill(s.pid, 'SIGTERM');
-  while (await readState() !== undefined) await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 60_000;
+  while (await readState() !== undefined) {
+    if (Date.now() > deadline) throw new Error(`the control plane (pid ${s.pid}) did not stop within 60 s of SIGTERM`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   console.error('control plane stopped');
 }
 

@@ -19,7 +19,7 @@ import type { IdentityDefinition } from '../../src/csi/proto/generated/csi/v1/Id
 import type { NodeDefinition } from '../../src/csi/proto/generated/csi/v1/Node.ts';
 import { loadCsiProto } from '../../src/csi/proto/load.ts';
 import { startCsiServer, type CsiServer } from '../../src/csi/server.ts';
-import type { KubeClient } from '../../src/k8s/client.ts';
+import { KubeClient } from '../../src/k8s/client.ts';
 import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, at } from '../../src/k8s/resources.ts';
 import { eventually, testClient } from './k8s.ts';
 
@@ -43,15 +43,17 @@ export class CsiClient {
     this.client = new grpc.Client(`unix://${endpoint}`, grpc.credentials.createInsecure());
   }
 
-  call<S extends Service, M extends Method<S>>(service: S, method: M, request: RequestOf<S, M>, timeoutMs = 30_000): Promise<ResponseOf<S, M>> {
+  /** One call with a deadline `timeoutMs` from now; aborting `signal` cancels it (as kubelet does when it gives up). */
+  call<S extends Service, M extends Method<S>>(service: S, method: M, request: RequestOf<S, M>, timeoutMs = 30_000, signal?: AbortSignal): Promise<ResponseOf<S, M>> {
     const def = (proto[service].service as unknown as Record<string, MethodDefinition<RequestOf<S, M>, unknown, unknown, ResponseOf<S, M>>>)[method];
     assert.ok(def !== undefined, `${service}.${method} is in the protocol`);
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, value) => {
+      const call = this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, value) => {
         if (error !== null) reject(error);
         else if (value === undefined) reject(new Error(`${service}.${method}: empty response`));
         else resolve(value);
       });
+      signal?.addEventListener('abort', () => { call.cancel(); }, { once: true });
     });
   }
 
@@ -88,11 +90,14 @@ export async function tempDir(t: TestContext, prefix = 'csi-'): Promise<string> 
   return dir;
 }
 
-/** Our CSI services in-process on a fresh socket: `controller` and/or `node` (with its Node name). */
-export async function startCsi(t: TestContext, opts: { controller?: boolean; nodeName?: string; cacheTtlMs?: number }): Promise<RunningCsi> {
+/**
+ * Our CSI services in-process on a fresh socket: `controller` and/or `node` (with its Node name),
+ * talking to the shared control plane (or through `kubeconfig`, e.g. a stall proxy's).
+ */
+export async function startCsi(t: TestContext, opts: { controller?: boolean; nodeName?: string; cacheTtlMs?: number; kubeconfig?: string }): Promise<RunningCsi> {
   const dir = await tempDir(t, 'lo-csi-');
   const endpoint = path.join(dir, 'csi.sock');
-  const kube = await testClient();
+  const kube = opts.kubeconfig === undefined ? await testClient() : await KubeClient.fromKubeconfig(opts.kubeconfig);
   const log = createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'error', 'plain');
   const server = await startCsiServer({
     endpoint,

@@ -10,6 +10,7 @@ export async function globalSetup(): Promise<void> {
   process.env.KUBECONFIG = cluster.kubeconfig;
   process.env.LISTENER_TEST_BIN = cluster.binDir;
   process.env.LISTENER_TEST_CLUSTER_DIR = cluster.dir;
+  process.env.LISTENER_TEST_ETCD_URL = cluster.etcdUrl;
 }
 
 export async function globalTeardown(): Promise<void> {

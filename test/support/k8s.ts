@@ -39,3 +39,19 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
   const reason = last instanceof Error ? `: ${last.message}` : '';
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
 }
+
+/**
+ * `p`, or a rejection saying it was still pending after `ms`: for asserting that something ends
+ * (a timeout, an abort) without letting a regression hang the test.
+ */
+export async function settlesWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${what} was still pending after ${ms} ms`)); }, ms);
+  });
+  try {
+    return await Promise.race([p, pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

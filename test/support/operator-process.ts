@@ -9,10 +9,11 @@ export const MAIN = path.join(import.meta.dirname, '..', '..', 'src', 'main.ts')
 
 /**
  * What a controller on the shared control plane needs besides its own settings: no CRD
- * maintenance (the shared CRDs are installed by the tests, and a webhook of one test file must
- * not be what another file's CRDs point at), and a cluster domain (there is no kubelet to ask).
+ * maintenance and no webhook (the shared CRDs are installed by the tests, a webhook of one test
+ * file must not be what another file's CRDs point at, and two controllers must not compete for
+ * port 8443), and a cluster domain (there is no kubelet to ask).
  */
-export const SHARED_PLANE_ENV = { DISABLE_CRD_MAINTENANCE: 'true', KUBERNETES_CLUSTER_DOMAIN: 'cluster.local' } as const;
+export const SHARED_PLANE_ENV = { DISABLE_CRD_MAINTENANCE: 'true', WEBHOOK_ADDRESS: '', KUBERNETES_CLUSTER_DOMAIN: 'cluster.local' } as const;
 
 export interface OperatorProcess {
   log(): string;
