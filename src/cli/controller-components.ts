@@ -8,6 +8,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ControllerConfig } from './config.ts';
 import type { Logs } from './log.ts';
 import type { Component, Manager } from './manager.ts';
+import { Caches } from '../controller/caches.ts';
 import { ListenerController } from '../controller/controller.ts';
 import { ensurePresetClasses } from '../controller/presets.ts';
 import { controllerService } from '../csi/controller-service.ts';
@@ -106,7 +107,11 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
   components.push({
     name: 'Listener controller',
     start: async (signal) => {
-      const c = new ListenerController({ client, log: logs.for('listener_operator::controller'), clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace });
+      const log = logs.for('listener_operator::controller');
+      // Upstream's chart grants v1 Endpoints, not EndpointSlices: under it, read those instead.
+      const slices = await Caches.endpointSlicesAllowed(client, cfg.watchNamespace, signal);
+      if (!slices) log.warn('EndpointSlices are forbidden to this ServiceAccount (upstream\'s chart grants only v1 Endpoints): reading v1 Endpoints instead');
+      const c = new ListenerController({ client, log, clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace, endpointsApi: slices ? 'EndpointSlices' : 'Endpoints' });
       controller = c;
       new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(c.queue.length); } });
       new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(c.queue.active); } });

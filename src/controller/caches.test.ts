@@ -7,7 +7,7 @@ import { LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, LABEL_SERVICE_NAME
 import { nodeAddresses } from '../core/addresses.ts';
 import { backingNodeNames } from '../core/status.ts';
 import { objectKey, withoutMetadata } from '../k8s/informer.ts';
-import { keepListener, keepNode, keepPv, keepService, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume, type Service } from './caches.ts';
+import { endpointsAsSlice, keepListener, keepNode, keepPv, keepService, keepSlice, pvListenerKey, type EndpointSlice, type Node, type PersistentVolume, type Service } from './caches.ts';
 
 const nodeName = fc.constantFrom('n1', 'n2', 'n3');
 
@@ -100,4 +100,22 @@ test('a kept Listener or Service loses only metadata no reconcile reads, and the
   assert.deepEqual(keepService(service), { ...service, metadata: kept });
   const bare = { metadata: { name: 'x' } };
   assert.equal(withoutMetadata(bare, ['uid']), bare, 'nothing to drop: the same object');
+});
+
+test('v1 Endpoints read as the EndpointSlice the controller reads (where EndpointSlices are forbidden)', () => {
+  const slice = endpointsAsSlice({
+    metadata: { name: 'web', namespace: 'ns', resourceVersion: '7', labels: { 'app.kubernetes.io/managed-by': 'x' }, uid: 'u' },
+    subsets: [
+      { addresses: [{ nodeName: 'n1' }, { nodeName: 'n2' }], notReadyAddresses: [{ nodeName: 'n3' }] },
+      { addresses: [{}], notReadyAddresses: null },
+    ],
+  });
+  assert.deepEqual(slice, {
+    metadata: { name: 'web', namespace: 'ns', resourceVersion: '7', labels: { 'kubernetes.io/service-name': 'web' } },
+    endpoints: [
+      { nodeName: 'n1', conditions: { ready: true } }, { nodeName: 'n2', conditions: { ready: true } },
+      { nodeName: 'n3', conditions: { ready: false } }, { nodeName: undefined, conditions: { ready: true } },
+    ],
+  });
+  assert.deepEqual(endpointsAsSlice({ metadata: { name: 'empty', namespace: 'ns' } }).endpoints, []);
 });

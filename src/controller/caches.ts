@@ -4,9 +4,9 @@
 import { LABEL_APP_MANAGED_BY, LABEL_PV_LISTENER_NAME, LABEL_PV_LISTENER_NAMESPACE, LABEL_SERVICE_NAME, MANAGED_BY } from '../constants.ts';
 import type * as core from '../core/kube.ts';
 import { labelValueFor } from '../core/names.ts';
-import type { KubeClient, KubeObject } from '../k8s/client.ts';
+import { ApiError, type KubeClient, type KubeObject } from '../k8s/client.ts';
 import { Informer, objectKey, withoutMetadata } from '../k8s/informer.ts';
-import { ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES, SERVICES, at } from '../k8s/resources.ts';
+import { ENDPOINTS, ENDPOINT_SLICES, LISTENERS, LISTENER_CLASSES, NODES, PERSISTENT_VOLUMES, SERVICES, at } from '../k8s/resources.ts';
 
 /** Objects as they come from the API: not yet validated against our schemas. */
 export type RawObject = KubeObject & Record<string, unknown>;
@@ -44,6 +44,28 @@ export function keepSlice(s: EndpointSlice): EndpointSlice {
     endpoints: (s.endpoints ?? []).map((e) => ({ nodeName: e.nodeName, conditions: { ready: e.conditions?.ready } })),
   };
 }
+
+/** A v1 Endpoints object, as much of it as says where its endpoints run. */
+export interface Endpoints extends KubeObject {
+  subsets?: { addresses?: { nodeName?: string }[] | null; notReadyAddresses?: { nodeName?: string }[] | null }[] | null;
+}
+
+/**
+ * A v1 Endpoints object as the EndpointSlice the controller reads (its Service by label, where
+ * its endpoints run and whether they are ready): the cache holds one shape whichever API it
+ * watches. An Endpoints object is named after its Service.
+ */
+export function endpointsAsSlice(e: Endpoints): EndpointSlice {
+  const m = e.metadata;
+  const endpoints = (e.subsets ?? []).flatMap((s) => [
+    ...(s.addresses ?? []).map((a) => ({ nodeName: a.nodeName, conditions: { ready: true } })),
+    ...(s.notReadyAddresses ?? []).map((a) => ({ nodeName: a.nodeName, conditions: { ready: false } })),
+  ]);
+  return { metadata: { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion, labels: { [LABEL_SERVICE_NAME]: m?.name ?? '' } }, endpoints };
+}
+
+/** Which API says where a Service's endpoints run. */
+export type EndpointsApi = 'EndpointSlices' | 'Endpoints';
 
 /** The Listener it is labelled for, and the Node it is pinned to. */
 export function keepPv(pv: PersistentVolume): PersistentVolume {
@@ -129,17 +151,22 @@ export class Caches {
   /** Service key → EndpointSlice keys */
   readonly slicesByService: Index<EndpointSlice>;
 
-  /** `namespace` narrows every namespaced watch (and the PV watch) to one namespace. */
-  constructor(client: KubeClient, onError: (what: string, e: unknown) => void, namespace?: string) {
+  /**
+   * `namespace` narrows every namespaced watch (and the PV watch) to one namespace. `endpointsApi`
+   * is EndpointSlices unless they are forbidden (see endpointSlicesAllowed).
+   */
+  constructor(client: KubeClient, onError: (what: string, e: unknown) => void, namespace?: string, endpointsApi: EndpointsApi = 'EndpointSlices') {
     const managed = `${LABEL_APP_MANAGED_BY}=${MANAGED_BY}`;
     const pvSelector = namespace === undefined ? LABEL_PV_LISTENER_NAME : `${LABEL_PV_LISTENER_NAME},${LABEL_PV_LISTENER_NAMESPACE}=${namespace}`;
     const opts = (what: string): { onError: (e: unknown) => void } => ({ onError: (e: unknown) => { onError(what, e); } });
     this.listeners = new Informer(client, at(LISTENERS, namespace), { transform: keepListener, ...opts('Listeners') });
     this.classes = new Informer(client, at(LISTENER_CLASSES, undefined), opts('ListenerClasses'));
     this.services = new Informer(client, at(SERVICES, namespace), { labelSelector: managed, transform: keepService, ...opts('Services') });
-    // The EndpointSlice controller copies the Service's labels onto its slices, so the same
-    // selector narrows this watch to the slices of our Services.
-    this.endpointSlices = new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, transform: keepSlice, ...opts('EndpointSlices') });
+    // The EndpointSlice (and Endpoints) controller copies the Service's labels onto its slices, so
+    // the same selector narrows this watch to the slices of our Services.
+    this.endpointSlices = endpointsApi === 'EndpointSlices'
+      ? new Informer(client, at(ENDPOINT_SLICES, namespace), { labelSelector: managed, transform: keepSlice, ...opts('EndpointSlices') })
+      : new Informer<EndpointSlice>(client, at(ENDPOINTS, namespace), { labelSelector: managed, transform: (e) => endpointsAsSlice(e), ...opts('Endpoints') });
     this.pvs = new Informer(client, at(PERSISTENT_VOLUMES, undefined), { labelSelector: pvSelector, transform: keepPv, ...opts('PersistentVolumes') });
     this.nodes = new Informer(client, at(NODES, undefined), { transform: keepNode, ...opts('Nodes') });
     this.listenersByClass = new Index(this.listeners, (l) => {
@@ -155,6 +182,17 @@ export class Caches {
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];
     });
+  }
+
+  /** Whether this client may list EndpointSlices: false only when the API server says 403. */
+  static async endpointSlicesAllowed(client: KubeClient, namespace?: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await client.list(at(ENDPOINT_SLICES, namespace), { limit: 1, labelSelector: `${LABEL_APP_MANAGED_BY}=${MANAGED_BY}` }, { signal });
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 403) return false;
+      return true; // anything else: the informer retries it as usual
+    }
   }
 
   all(): Informer<KubeObject>[] {

@@ -9,7 +9,7 @@ import { EventRecorder } from '../k8s/events.ts';
 import { objectKey } from '../k8s/informer.ts';
 import { WorkQueue } from '../util/queue.ts';
 import { stableJson } from '../util/stable-json.ts';
-import { Caches, namespacedKey, pvListenerKey, type Node } from './caches.ts';
+import { Caches, namespacedKey, pvListenerKey, type EndpointsApi, type Node } from './caches.ts';
 import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
 
 export interface ControllerOptions {
@@ -21,6 +21,8 @@ export interface ControllerOptions {
   namespace?: string | undefined;
   /** How long one reconcile may run before it is aborted and retried. Default 30 s. */
   reconcileTimeoutMs?: number | undefined;
+  /** Where endpoints are read from (default EndpointSlices; Endpoints where those are forbidden). */
+  endpointsApi?: EndpointsApi | undefined;
 }
 
 const RECONCILE_TIMEOUT_MS = 30_000;
@@ -37,7 +39,7 @@ export class ListenerController {
 
   constructor(o: ControllerOptions) {
     this.log = o.log;
-    this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace);
+    this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace, o.endpointsApi);
     const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
     this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date(), written: new Map() };
     this.queue = new WorkQueue((key, signal) => this.reconcile(key, signal), { concurrency: o.concurrency, timeoutMs: o.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS }, (key, e, delay) => {

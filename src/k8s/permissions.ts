@@ -47,6 +47,10 @@ export const PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'services', verbs: ['get'], who: 'controller', why: 'a same-named Service outside the cache must not be someone else\'s' },
   { group: '', resource: 'services', verbs: ['patch', 'create'], who: 'controller', why: 'server-side apply of each Listener\'s Service (create when it is new)' },
   { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'], who: 'controller', why: 'Nodes of the ready endpoints of NodePort Listeners' },
+  {
+    group: '', resource: 'endpoints', verbs: ['list', 'watch'], who: 'controller', why: 'the same, where EndpointSlices are forbidden (upstream\'s chart grants only v1 Endpoints)',
+    notGranted: 'our chart grants EndpointSlices (v1 Endpoints are deprecated since Kubernetes 1.33)',
+  },
   { group: '', resource: 'persistentvolumes', verbs: ['list', 'watch'], who: 'controller', why: 'PVs labelled for a Listener: the Nodes it is pinned to' },
   { group: '', resource: 'nodes', verbs: ['list', 'watch'], who: 'controller', why: 'addresses of the Nodes behind NodePort Listeners' },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create'], who: 'controller', why: 'events on Listeners (errors, with the reason)' },

@@ -14,6 +14,8 @@ export const PERSISTENT_VOLUMES: Kind = { group: '', version: 'v1', plural: 'per
 export const PERSISTENT_VOLUME_CLAIMS: Kind = { group: '', version: 'v1', plural: 'persistentvolumeclaims' };
 export const EVENTS: Kind = { group: 'events.k8s.io', version: 'v1', plural: 'events' };
 export const ENDPOINT_SLICES: Kind = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' };
+/** Only where EndpointSlices are forbidden (upstream's chart grants v1 Endpoints alone). */
+export const ENDPOINTS: Kind = { group: '', version: 'v1', plural: 'endpoints' };
 export const CRDS: Kind = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
 export const NAMESPACES: Kind = { group: '', version: 'v1', plural: 'namespaces' };
 export const LEASES: Kind = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
