@@ -3,7 +3,7 @@
 # modules (tools/*/go.mod), into a cache outside the work tree keyed by the pinned versions. A warm
 # cache makes this a no-op. Prints the bin directory on the last line of stdout.
 #
-#   scripts/build-tools.sh [kubernetes|csi|helm|grpcurl|all]   (default: all)
+#   scripts/build-tools.sh [kubernetes|csi|helm|grpcurl|otelcol|promtool|all]   (default: all)
 #
 # Progress goes to stderr so callers can capture the path.
 set -euo pipefail
@@ -16,8 +16,8 @@ log() { printf '[build-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 command -v go >/dev/null || { log "Go is required (the machine's go, 1.26+)"; exit 1; }
 
-# key: a digest of the tools module files and the Go version, so a pin change rebuilds.
-key_of() { (cat "$root/tools/$1/go.mod" "$root/tools/$1/go.sum"; go version) | sha256sum | cut -c1-16; }
+# key: a digest of the tools module files (and its own main.go, if any) and the Go version, so a pin change rebuilds.
+key_of() { (cat "$root/tools/$1/go.mod" "$root/tools/$1/go.sum"; if [ -f "$root/tools/$1/main.go" ]; then cat "$root/tools/$1/main.go"; fi; go version) | sha256sum | cut -c1-16; }
 
 # Runs a long command while printing a heartbeat, so nobody stares at a silent terminal.
 with_progress() {
@@ -40,6 +40,10 @@ build_module() {
   mkdir -p "$bin"
   cd "$root/tools/$mod"
   local ldflags=""
+  local tags="selinux,notest"
+  # promtool checks rule files: Prometheus's service-discovery plugins (cloud SDKs) are not needed,
+  # and its own build tag leaves them out (a much smaller, faster build).
+  if [ "$mod" = promtool ]; then tags+=",remove_all_sd"; fi
   if [ "$mod" = kubernetes ]; then
     local v; v=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
     local minor=${v#v*.}; minor=${minor%%.*}
@@ -66,7 +70,7 @@ build_module() {
     if [ -x "$bin/$name" ]; then continue; fi
     log "building $name ($pkg) into $bin"
     local t=$SECONDS
-    with_progress "$name" go build -trimpath -tags selinux,notest -ldflags "-s -w$ldflags" -o "$bin/$name.tmp" "$pkg"
+    with_progress "$name" go build -trimpath -tags "$tags" -ldflags "-s -w$ldflags" -o "$bin/$name.tmp" "$pkg"
     mv "$bin/$name.tmp" "$bin/$name"
     log "built $name in $((SECONDS - t))s"
   done
@@ -74,7 +78,7 @@ build_module() {
 }
 
 bins=()
-case $what in kubernetes|csi|helm|grpcurl|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|grpcurl|all)"; exit 2 ;; esac
+case $what in kubernetes|csi|helm|grpcurl|otelcol|promtool|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|grpcurl|otelcol|promtool|all)"; exit 2 ;; esac
 if [ "$what" = kubernetes ] || [ "$what" = all ]; then
   bins+=("$(build_module kubernetes \
     etcd=go.etcd.io/etcd/server/v3 \
@@ -95,6 +99,13 @@ if { [ "$what" = helm ] || [ "$what" = all ]; } && [ -d "$root/tools/helm" ]; th
 fi
 if { [ "$what" = grpcurl ] || [ "$what" = all ]; } && [ -d "$root/tools/grpcurl" ]; then
   bins+=("$(build_module grpcurl grpcurl=github.com/fullstorydev/grpcurl/cmd/grpcurl)")
+fi
+if { [ "$what" = otelcol ] || [ "$what" = all ]; } && [ -d "$root/tools/otelcol" ]; then
+  # Our own main package (tools/otelcol/main.go) wires the collector's modules into one binary.
+  bins+=("$(build_module otelcol otelcol=listener-operator.local/tools/otelcol)")
+fi
+if { [ "$what" = promtool ] || [ "$what" = all ]; } && [ -d "$root/tools/promtool" ]; then
+  bins+=("$(build_module promtool promtool=github.com/prometheus/prometheus/cmd/promtool)")
 fi
 
 # One directory of links so callers need only one path.

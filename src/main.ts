@@ -5,9 +5,11 @@
 import { hostname } from 'node:os';
 import { parseArgs, type CommonConfig, type ControllerConfig, type NodeConfig } from './cli/config.ts';
 import { readBuildInfo } from './cli/build-info.ts';
-import { Logs, type Logger } from './cli/log.ts';
+import { consoleDestination, Logs, type Logger } from './cli/log.ts';
 import { Manager, type Component } from './cli/manager.ts';
-import { metricsFor } from './cli/metrics.ts';
+import { createRegistry, csiMetrics, instrumentClient } from './cli/metrics.ts';
+import { startTelemetry, type Telemetry } from './cli/telemetry/index.ts';
+import type { Registry } from 'prom-client';
 import { httpComponent } from './cli/components.ts';
 import { controllerComponents } from './cli/controller-components.ts';
 import { crdsYaml } from './crd/index.ts';
@@ -20,6 +22,8 @@ import { VERSION } from './version.ts';
 
 /** Bounded shutdown: inside the kubelet's default 30 s grace period, before its SIGKILL. */
 const SHUTDOWN_GRACE_MS = 25_000;
+/** How long the exporters may take to deliver what they hold at exit (inside that grace period). */
+const TELEMETRY_FLUSH_MS = 3_000;
 
 /** Resolves with the signal's name when SIGTERM or SIGINT arrives. */
 function termination(): Promise<string> {
@@ -51,26 +55,44 @@ function eosComponent(cfg: CommonConfig, builtAtMs: number | undefined, log: Log
   };
 }
 
-async function run(cfg: ControllerConfig | NodeConfig, logs: Logs, fatal: (line: string) => void): Promise<number> {
+/** The exporters and log files, first to start and last to stop: they deliver what they hold, bounded. */
+function telemetryComponent(telemetry: Telemetry): Component {
+  return { name: 'telemetry', start: () => Promise.resolve({ stop: () => telemetry.shutdown(TELEMETRY_FLUSH_MS) }) };
+}
+
+interface RunDeps {
+  logs: Logs;
+  telemetry: Telemetry;
+  registry: Registry;
+  fatal: (line: string) => void;
+}
+
+async function run(cfg: ControllerConfig | NodeConfig, deps: RunDeps): Promise<number> {
+  const { logs, telemetry, registry, fatal } = deps;
   const log = logs.for('listener_operator');
   const { builtAtMs } = readBuildInfo();
   const client = await KubeClient.fromKubeconfig(cfg.kubeconfig);
-  const registry = metricsFor(client);
+  instrumentClient(client, registry);
+  client.useTracer(telemetry.tracer);
   log.info(startupFields(cfg, builtAtMs), `Starting listener-operator ${cfg.mode}`);
   const manager = new Manager({ graceMs: SHUTDOWN_GRACE_MS, fatal, info: (m, f) => { log.info(f ?? {}, m); } });
+  manager.add(telemetryComponent(telemetry));
   const csiLog = logs.for('listener_operator::csi');
   if (cfg.mode === 'controller') {
-    const parts = controllerComponents(cfg, { client, logs, registry, instance: hostname() });
+    const parts = controllerComponents(cfg, { client, logs, registry, instance: hostname(), tracer: telemetry.tracer });
     manager.add(httpComponent(cfg.httpAddress, registry, () => parts.ready(manager), logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
     for (const c of parts.components) manager.add(c);
   } else {
     manager.add(httpComponent(cfg.httpAddress, registry, () => manager.state === 'running', logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
+    const onCall = csiMetrics(registry);
     manager.add({
       name: 'CSI server',
       start: async () => {
-        const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), node: nodeService({ client, nodeName: cfg.nodeName }) }, log: csiLog });
+        const csi = await startCsiServer({
+          endpoint: cfg.csiEndpoint, services: { identity: identityService(), node: nodeService({ client, nodeName: cfg.nodeName }) }, log: csiLog, tracer: telemetry.tracer, onCall,
+        });
         return { stop: () => csi.close() };
       },
     });
@@ -93,33 +115,26 @@ async function main(): Promise<number> {
     process.stdout.write(crdsYaml());
     return 0;
   }
-  const logs = Logs.console(cfg.telemetry.console);
+  const onConsole = consoleDestination(cfg.telemetry.console);
+  // Problems of the log files themselves go to the console only (never into the files).
+  const consoleLog = new Logs([onConsole]).for('listener_operator');
+  const registry = createRegistry();
+  const telemetry = await startTelemetry(cfg.telemetry, { registry, version: VERSION, env: process.env, warn: (m, f) => { consoleLog.warn(f, m); } });
+  const logs = new Logs([onConsole, ...telemetry.destinations]);
   const rootLog = logs.for('listener_operator');
   // The one line of a fatal error reaches stderr even when the console log is off.
   const fatal = (line: string): void => {
     if (cfg.telemetry.console.enabled) rootLog.error(line);
     else process.stderr.write(`error: ${line}\n`);
   };
-  const unsupported = unsupportedTelemetry(cfg);
-  if (unsupported !== undefined) {
-    fatal(unsupported);
-    return 1;
-  }
   try {
-    return await run(cfg, logs, fatal);
+    return await run(cfg, { logs, telemetry, registry, fatal });
   } catch (e) {
     fatal(`cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
+  } finally {
+    await telemetry.shutdown(TELEMETRY_FLUSH_MS);
   }
-}
-
-/** Telemetry we cannot provide yet is refused, never silently ignored (contract: command line). */
-function unsupportedTelemetry(cfg: CommonConfig): string | undefined {
-  const t = cfg.telemetry;
-  if (t.file !== undefined) return 'FILE_LOG_DIRECTORY (--file-log-directory): rolling log files are not supported yet; unset it';
-  if (t.otelTraces.enabled) return 'OTEL_TRACE_EXPORTER_ENABLED (--otel-trace-exporter-enabled): OTLP trace export is not supported yet; unset it';
-  if (t.otelLogs.enabled) return 'OTEL_LOG_EXPORTER_ENABLED (--otel-log-exporter-enabled): OTLP log export is not supported yet; unset it';
-  return undefined;
 }
 
 process.exit(await main());

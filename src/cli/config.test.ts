@@ -195,3 +195,12 @@ test('--leader-elect: bare flag, flag value and environment', () => {
   assert.equal(controller({ ...base, LEADER_ELECT: 'true' }).leaderElect, true);
   assert.equal(controller({ ...base, LEADER_ELECT: 'FALSE' }).leaderElect, false);
 });
+
+test('OTLP goes over gRPC only: another OTEL_EXPORTER_OTLP_*PROTOCOL is refused while an exporter is on', () => {
+  const on = { ...UPSTREAM_CONTROLLER_ENV, OTEL_TRACE_EXPORTER_ENABLED: 'true' };
+  assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), /OTEL_EXPORTER_OTLP_PROTOCOL is "http\/protobuf": OTLP is exported over gRPC only/);
+  assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/);
+  assert.equal(controller({ ...on, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).telemetry.otelTraces.enabled, true);
+  // Exporters off: the variable concerns nobody here.
+  assert.equal(controller({ ...UPSTREAM_CONTROLLER_ENV, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).telemetry.otelTraces.enabled, false);
+});

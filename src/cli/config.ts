@@ -318,7 +318,26 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParseOutcome 
     process.env = saved;
   }
   if (config === undefined) return { kind: 'exit', code: 2, stdout: '', stderr: program.helpInformation() };
+  const protocol = config.mode === 'crd' ? undefined : otlpProtocolError(config.telemetry, effectiveEnv(env));
+  if (protocol !== undefined) return { kind: 'exit', code: 1, stdout: '', stderr: `error: ${protocol}\n` };
   return { kind: 'run', config: Object.freeze(config) };
+}
+
+/**
+ * Upstream exports over OTLP/gRPC only (opentelemetry-otlp with tonic), and so do we. Another
+ * protocol asked for through the standard variables is refused, not silently replaced by gRPC.
+ */
+function otlpProtocolError(t: TelemetryConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const checks: [boolean, string][] = [
+    [t.otelTraces.enabled || t.otelLogs.enabled, 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    [t.otelTraces.enabled, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
+    [t.otelLogs.enabled, 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'],
+  ];
+  for (const [on, name] of checks) {
+    const v = env[name];
+    if (on && v !== undefined && v !== 'grpc') return `${name} is ${JSON.stringify(v)}: OTLP is exported over gRPC only (as upstream); accepted: grpc, or leave it unset`;
+  }
+  return undefined;
 }
 
 /** Commander's error message, without the usage hints that may follow it. */

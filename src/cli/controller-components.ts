@@ -8,6 +8,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ControllerConfig } from './config.ts';
 import type { Logs } from './log.ts';
 import type { Component, Manager } from './manager.ts';
+import { csiMetrics, leaderMetric, queueMetrics, reconcileMetrics } from './metrics.ts';
+import type { Tracer } from '../util/trace.ts';
 import { Caches } from '../controller/caches.ts';
 import { ListenerController } from '../controller/controller.ts';
 import { ensurePresetClasses } from '../controller/presets.ts';
@@ -33,6 +35,7 @@ export interface ControllerDeps {
   logs: Logs;
   registry: Registry;
   instance: string;
+  tracer: Tracer;
 }
 
 export interface ControllerParts {
@@ -56,6 +59,11 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
     ? new CrdMaintainer({ client, log: logs.for('listener_operator::maintenance'), service: { name: cfg.operatorServiceName, namespace: cfg.operatorNamespace, port: WEBHOOK_SERVICE_PORT } })
     : undefined;
   const components: Component[] = [];
+  // Registered now, so that /metrics shows them (at 0) before the controller runs, and on a standby.
+  const reconciled = reconcileMetrics(registry, cfg.concurrency, () => controller?.queue.active ?? 0);
+  const queue = queueMetrics(registry);
+  const onCall = csiMetrics(registry);
+  const leading = leaderMetric(registry, LEADER_LEASE_NAME);
 
   if (clusterDomain === undefined) {
     const log = logs.for('listener_operator::kube');
@@ -74,7 +82,9 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
   components.push({
     name: 'CSI server',
     start: async () => {
-      const csi = await startCsiServer({ endpoint: cfg.csiEndpoint, services: { identity: identityService(), controller: controllerService({ client }) }, log: logs.for('listener_operator::csi') });
+      const csi = await startCsiServer({
+        endpoint: cfg.csiEndpoint, services: { identity: identityService(), controller: controllerService({ client }) }, log: logs.for('listener_operator::csi'), tracer: deps.tracer, onCall,
+      });
       return { stop: () => csi.close() };
     },
   });
@@ -102,7 +112,7 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
 
   // A leader that loses its Lease stops reconciling at once (in-flight reconciles aborted), before
   // a standby can take over; then the process exits (leader election's `done` fails).
-  if (cfg.leaderElect) components.push(leaderComponent(cfg, deps, () => { void controller?.stop(0); }));
+  if (cfg.leaderElect) components.push(leaderComponent(cfg, deps, leading, () => { void controller?.stop(0); }));
 
   components.push({
     name: 'Listener controller',
@@ -111,8 +121,14 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
       // Upstream's chart grants v1 Endpoints, not EndpointSlices: under it, read those instead.
       const slices = await Caches.endpointSlicesAllowed(client, cfg.watchNamespace, signal);
       if (!slices) log.warn('EndpointSlices are forbidden to this ServiceAccount (upstream\'s chart grants only v1 Endpoints): reading v1 Endpoints instead');
-      const c = new ListenerController({ client, log, clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace, endpointsApi: slices ? 'EndpointSlices' : 'Endpoints' });
+      const c = new ListenerController({
+        client, log, clusterDomain: clusterDomain ?? '', concurrency: cfg.concurrency, namespace: cfg.watchNamespace, endpointsApi: slices ? 'EndpointSlices' : 'Endpoints',
+        tracer: deps.tracer, observer: reconciled, queueObserver: queue.observer,
+      });
       controller = c;
+      queue.watch(c.queue);
+      // Without leader election this one replica is the leader (the "no leader" alert reads it).
+      if (!cfg.leaderElect) leading(true);
       new Gauge({ name: 'listener_operator_queue_depth', help: 'Listeners waiting to be reconciled', registers: [registry], collect() { this.set(c.queue.length); } });
       new Gauge({ name: 'listener_operator_reconciles_active', help: 'Listener reconciles running now', registers: [registry], collect() { this.set(c.queue.active); } });
       new Counter({ name: 'listener_operator_reconciles_total', help: 'Listener reconciles started', registers: [registry], collect() { this.reset(); this.inc(c.reconciles); } });
@@ -159,7 +175,7 @@ function webhookComponent(cfg: ControllerConfig, deps: ControllerDeps, maintaine
   };
 }
 
-function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps, onLost: () => void): Component {
+function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps, leading: (is: boolean) => void, onLost: () => void): Component {
   const log = deps.logs.for('listener_operator::kube');
   return {
     name: 'leader election',
@@ -168,13 +184,14 @@ function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps, onLost: ()
       const elector = new LeaderElector({
         client: deps.client, namespace, name: LEADER_LEASE_NAME,
         identity: `${hostname()}_${randomBytes(4).toString('hex')}`, log: (m) => { log.info(m); },
-        onStoppedLeading: (reason) => { if (reason === 'lost') onLost(); },
+        onStoppedLeading: (reason) => { leading(false); if (reason === 'lost') onLost(); },
       });
       log.info({ lease: `${namespace}/${LEADER_LEASE_NAME}` }, 'Waiting to become the leader');
       signal.addEventListener('abort', () => { void elector.release(); }, { once: true });
       if (!await elector.acquire()) return { stop: () => elector.release() };
+      leading(true);
       const held = elector.hold().then((r) => { if (r === 'lost') throw new Error('lost the leader Lease; exiting so that only one replica acts'); });
-      return { done: held, stop: () => elector.release() };
+      return { done: held, stop: async () => { leading(false); await elector.release(); } };
     },
   };
 }

@@ -7,7 +7,8 @@ import { GROUP_VERSION, LABEL_SERVICE_NAME } from '../constants.ts';
 import { isNamespaceTerminating, type KubeClient, type KubeObject } from '../k8s/client.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { objectKey } from '../k8s/informer.ts';
-import { WorkQueue } from '../util/queue.ts';
+import { WorkQueue, type QueueObserver } from '../util/queue.ts';
+import { NOOP_TRACER, type Tracer } from '../util/trace.ts';
 import { stableJson } from '../util/stable-json.ts';
 import { Caches, namespacedKey, pvListenerKey, type EndpointsApi, type Node } from './caches.ts';
 import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
@@ -23,6 +24,28 @@ export interface ControllerOptions {
   reconcileTimeoutMs?: number | undefined;
   /** Where endpoints are read from (default EndpointSlices; Endpoints where those are forbidden). */
   endpointsApi?: EndpointsApi | undefined;
+  /** A span per reconcile (default: none). */
+  tracer?: Tracer | undefined;
+  /** Reconcile outcomes (metrics). */
+  observer?: ReconcileObserver | undefined;
+  /** The work queue's events (metrics). */
+  queueObserver?: QueueObserver | undefined;
+}
+
+/**
+ * How a reconcile ended, in controller-runtime's terms: `error` also covers a `terminal` error (a
+ * problem in the objects that no retry fixes) and a `panic` (a programming error: TypeError,
+ * RangeError, ReferenceError, SyntaxError).
+ */
+export interface ReconcileOutcome {
+  result: 'success' | 'error';
+  kind?: 'terminal' | 'panic' | undefined;
+  seconds: number;
+}
+export type ReconcileObserver = (o: ReconcileOutcome) => void;
+
+function isPanic(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError;
 }
 
 const RECONCILE_TIMEOUT_MS = 30_000;
@@ -32,6 +55,8 @@ export class ListenerController {
   readonly queue: WorkQueue;
   private readonly ctx: ReconcileContext;
   private readonly log: Logger;
+  private readonly tracer: Tracer;
+  private readonly observer: ReconcileObserver | undefined;
   private started = false;
   private readonly perKey = new Map<string, number>();
   private readonly listed = new Set<string>();
@@ -39,10 +64,12 @@ export class ListenerController {
 
   constructor(o: ControllerOptions) {
     this.log = o.log;
+    this.tracer = o.tracer ?? NOOP_TRACER;
+    this.observer = o.observer;
     this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace, o.endpointsApi);
     const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
     this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date(), written: new Map() };
-    this.queue = new WorkQueue((key, signal) => this.reconcile(key, signal), { concurrency: o.concurrency, timeoutMs: o.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS }, (key, e, delay) => {
+    this.queue = new WorkQueue((key, signal) => this.traced(key, signal), { concurrency: o.concurrency, timeoutMs: o.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS, observer: o.queueObserver }, (key, e, delay) => {
       this.log.warn({ listener: key, err: errText(e), retryInMs: delay }, 'Reconcile failed; will retry');
     });
     o.client.onRequest((verb, path) => {
@@ -111,6 +138,27 @@ export class ListenerController {
     await this.caches.stop();
   }
 
+  /** One reconcile in its span (the parent of its API requests' spans), measured. */
+  private traced(key: string, signal: AbortSignal): Promise<void> {
+    const [namespace, name] = key.split('/');
+    const attributes = { 'listener.namespace': namespace, 'listener.name': name, 'controller': 'listener' };
+    return this.tracer.inSpan('reconcile', { target: 'listener_operator::controller', level: 'info', attributes }, async (span) => {
+      const started = performance.now();
+      const seconds = (): number => (performance.now() - started) / 1000;
+      try {
+        await this.reconcile(key, signal);
+        span.setAttributes({ 'reconcile.result': 'success', 'reconcile.requeue': false });
+        this.observer?.({ result: 'success', seconds: seconds() });
+      } catch (e) {
+        // The queue retries every error but a problem in the objects themselves (see below).
+        const terminal = e instanceof ListenerProblem && !e.retry;
+        span.setAttributes({ 'reconcile.result': 'error', 'reconcile.requeue': !terminal, 'reconcile.error': errText(e) });
+        this.observer?.({ result: 'error', kind: isPanic(e) ? 'panic' : terminal ? 'terminal' : undefined, seconds: seconds() });
+        if (!terminal) throw e;
+      }
+    });
+  }
+
   private async reconcile(key: string, signal: AbortSignal): Promise<void> {
     this.reconciles++;
     // Counted only while the Listener exists, so churn does not grow the map forever.
@@ -135,8 +183,9 @@ export class ListenerController {
       this.log.warn({ listener: key, reason }, message);
       const failed = await this.ctx.events.publish({ ...target, uid }, { type: 'Warning', reason, action: 'Reconcile', note: message });
       if (failed !== undefined) this.log.warn({ listener: key, err: failed.message }, 'Publishing an event failed');
-      // Problems in the objects themselves are fixed by editing them, which re-triggers us.
-      if (!(e instanceof ListenerProblem) || e.retry) throw e;
+      // Problems in the objects themselves are fixed by editing them, which re-triggers us: the
+      // caller (traced) counts them as terminal errors and does not retry them.
+      throw e;
     }
   }
 }

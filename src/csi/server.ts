@@ -22,7 +22,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { chmod, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../cli/log.ts';
+import { spanLogger, type Logger } from '../cli/log.ts';
 import { DRIVER_NAME } from '../constants.ts';
 import { formatCauseChain, toGrpcStatus, type CsiError } from './errors.ts';
 import { readFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ import type { ControllerHandlers } from './proto/generated/csi/v1/Controller.ts'
 import type { IdentityHandlers } from './proto/generated/csi/v1/Identity.ts';
 import type { NodeHandlers } from './proto/generated/csi/v1/Node.ts';
 import type { Result } from './result.ts';
+import { NOOP_TRACER, type Tracer } from '../util/trace.ts';
 
 /** What a service method gets besides the request. */
 export interface RpcContext {
@@ -68,6 +69,17 @@ export interface CsiServerOptions {
   readonly log: Logger;
   /** How long close() lets in-flight RPCs finish before cancelling them. Default 10 s. */
   readonly shutdownGraceMs?: number;
+  /** A span per RPC, the parent of its API requests' spans (default: none). */
+  readonly tracer?: Tracer | undefined;
+  /** Every RPC answered (metrics): the full method name (`/csi.v1.Node/NodePublishVolume`), the code's name, the duration. */
+  readonly onCall?: ((method: string, code: string, seconds: number) => void) | undefined;
+}
+
+/** What every RPC of a server shares. */
+interface Funnel {
+  readonly log: Logger;
+  readonly tracer: Tracer;
+  readonly onCall: (method: string, code: string, seconds: number) => void;
 }
 
 export interface CsiServer {
@@ -93,12 +105,13 @@ export async function startCsiServer(opts: CsiServerOptions): Promise<CsiServer>
   // from csi.proto (proto/csi.protoset, `npm run gen:proto`): the ones proto-loader derives at run
   // time lack the files' dependencies and misdescribe descriptor.proto (grpc/grpc-node#2958).
   new ReflectionService(reflectionDefinition(readFileSync(join(PROTO_DIR, CSI_DESCRIPTOR_SET_FILE)))).addToServer(server);
-  server.addService(proto.Identity.service, funnel('Identity', proto.Identity.service, opts.services.identity, log));
+  const f: Funnel = { log, tracer: opts.tracer ?? NOOP_TRACER, onCall: opts.onCall ?? ((): void => undefined) };
+  server.addService(proto.Identity.service, funnel('Identity', proto.Identity.service, opts.services.identity, f));
   if (opts.services.controller !== undefined) {
-    server.addService(proto.Controller.service, funnel('Controller', proto.Controller.service, opts.services.controller, log));
+    server.addService(proto.Controller.service, funnel('Controller', proto.Controller.service, opts.services.controller, f));
   }
   if (opts.services.node !== undefined) {
-    server.addService(proto.Node.service, funnel('Node', proto.Node.service, opts.services.node, log));
+    server.addService(proto.Node.service, funnel('Node', proto.Node.service, opts.services.node, f));
   }
   let identity: SocketIdentity;
   try {
@@ -126,22 +139,34 @@ type AnyHandler = (request: unknown, ctx: RpcContext) => Promise<Result<unknown,
 /** Methods probed every few seconds (liveness probe, registrar): logged at debug level only. */
 const QUIET_METHODS = new Set(['Probe', 'GetPluginInfo', 'GetPluginCapabilities', 'NodeGetInfo', 'NodeGetCapabilities', 'ControllerGetCapabilities']);
 
-function funnel(serviceName: string, definition: grpc.ServiceDefinition, impl: object, log: Logger): grpc.UntypedServiceImplementation {
+function funnel(serviceName: string, definition: grpc.ServiceDefinition, impl: object, f: Funnel): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(definition)) {
     if (def.requestStream || def.responseStream) continue; // no streaming RPC is served (grpc-js answers UNIMPLEMENTED)
     const handler = Object.hasOwn(impl, method) ? (impl as Record<string, AnyHandler | undefined>)[method] : undefined;
-    handlers[method] = unary(`${serviceName}.${method}`, method, handler, log);
+    handlers[method] = unary({ service: serviceName, method, path: def.path }, handler, f);
   }
   return handlers;
 }
 
-function unary(rpc: string, method: string, handler: AnyHandler | undefined, log: Logger): grpc.handleUnaryCall<unknown, unknown> {
+/** The span attributes of a call (OpenTelemetry's RPC conventions, and the volume). */
+function rpcAttributes(m: { service: string; method: string }, fields: Record<string, string>): Record<string, string> {
+  return {
+    'rpc.system': 'grpc', 'rpc.service': `csi.v1.${m.service}`, 'rpc.method': m.method,
+    ...(fields.volumeId === undefined ? {} : { 'csi.volume_id': fields.volumeId }),
+    ...(fields.name === undefined ? {} : { 'csi.name': fields.name }),
+    ...(fields.targetPath === undefined ? {} : { 'csi.target_path': fields.targetPath }),
+  };
+}
+
+function unary(m: { service: string; method: string; path: string }, handler: AnyHandler | undefined, f: Funnel): grpc.handleUnaryCall<unknown, unknown> {
+  const rpc = `${m.service}.${m.method}`;
+  const quiet = QUIET_METHODS.has(m.method);
   return (call, callback) => {
     const started = performance.now();
-    const rpcLog = log.child({ rpc, ...requestFields(call.request) });
-    const quiet = QUIET_METHODS.has(method);
-    const done = (code: grpc.status, details: string, response?: unknown): void => {
+    const fields = requestFields(call.request);
+    const rpcLog = spanLogger(f.log, rpc, fields);
+    const answer = (code: grpc.status, details: string, response?: unknown): void => {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       if (code === grpc.status.OK) {
         if (quiet) rpcLog.debug({ ms }, 'RPC succeeded');
@@ -149,33 +174,49 @@ function unary(rpc: string, method: string, handler: AnyHandler | undefined, log
         callback(null, response);
         return;
       }
-      const fields = { ms, code: grpc.status[code], details };
-      if (code === grpc.status.INTERNAL) rpcLog.error(fields, 'RPC failed');
-      else rpcLog.warn(fields, 'RPC failed');
+      const failure = { ms, code: grpc.status[code], details };
+      if (code === grpc.status.INTERNAL) rpcLog.error(failure, 'RPC failed');
+      else rpcLog.warn(failure, 'RPC failed');
       callback(Object.assign(new Error(details), { code, details }));
     };
-    if (handler === undefined) {
-      done(grpc.status.UNIMPLEMENTED, `${rpc} is not implemented by the ${DRIVER_NAME} CSI driver`);
-      return;
-    }
-    rpcLog.debug('RPC started');
-    const ended = callEnded(call);
-    void (async (): Promise<void> => {
-      try {
-        const outcome = await handler(call.request, { log: rpcLog, signal: ended.signal });
-        if (outcome.ok) {
-          done(grpc.status.OK, '', outcome.value);
-        } else {
-          const s = toGrpcStatus(outcome.error);
-          done(s.code, s.details);
-        }
-      } catch (e) {
-        done(grpc.status.INTERNAL, `unexpected error in ${rpc}: ${formatCauseChain(e) || 'unknown error'}`);
-      } finally {
-        ended.dispose();
-      }
-    })();
+    void f.tracer.inSpan(`csi.v1.${m.service}/${m.method}`, { target: 'listener_operator::csi', level: quiet ? 'debug' : 'info', kind: 'server', attributes: rpcAttributes(m, fields) }, (span) => new Promise<void>((settled) => {
+      const done = (code: grpc.status, details: string, response?: unknown): void => {
+        span.setAttributes({ 'rpc.grpc.status_code': code });
+        if (code !== grpc.status.OK) span.fail(`${grpc.status[code]}: ${details}`);
+        f.onCall(m.path, grpc.status[code], (performance.now() - started) / 1000);
+        answer(code, details, response);
+        settled();
+      };
+      serve(rpc, handler, call, rpcLog, done);
+    }));
   };
+}
+
+type Done = (code: grpc.status, details: string, response?: unknown) => void;
+
+/** Runs the handler (in the caller's span) and reports its outcome to `done`, exactly once. */
+function serve(rpc: string, handler: AnyHandler | undefined, call: grpc.ServerUnaryCall<unknown, unknown>, rpcLog: Logger, done: Done): void {
+  if (handler === undefined) {
+    done(grpc.status.UNIMPLEMENTED, `${rpc} is not implemented by the ${DRIVER_NAME} CSI driver`);
+    return;
+  }
+  rpcLog.debug('RPC started');
+  const ended = callEnded(call);
+  void (async (): Promise<void> => {
+    try {
+      const outcome = await handler(call.request, { log: rpcLog, signal: ended.signal });
+      if (outcome.ok) {
+        done(grpc.status.OK, '', outcome.value);
+      } else {
+        const s = toGrpcStatus(outcome.error);
+        done(s.code, s.details);
+      }
+    } catch (e) {
+      done(grpc.status.INTERNAL, `unexpected error in ${rpc}: ${formatCauseChain(e) || 'unknown error'}`);
+    } finally {
+      ended.dispose();
+    }
+  })();
 }
 
 /** A signal that aborts when the call's deadline passes or the caller cancels the call. */

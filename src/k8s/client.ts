@@ -15,6 +15,7 @@ import http from 'node:http';
 import { loadClientConfig } from './kubeconfig.ts';
 import { Deadline } from './deadline.ts';
 import { raceAbort } from '../util/abort.ts';
+import { NOOP_TRACER, type Tracer } from '../util/trace.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
 
@@ -100,6 +101,31 @@ export function requestUrl(server: URL, path: string, query: RequestOptions['que
 
 export type RequestListener = (verb: Verb, path: string) => void;
 
+/** One answered (or failed) request, as client-go's rest_client metrics see it. */
+export interface ResponseInfo {
+  verb: Verb;
+  /** The HTTP method. */
+  method: string;
+  /** The HTTP status, or `<error>` when none came (client-go's label for a transport error). */
+  code: string;
+  /** From sending to the whole body (a watch: to its response headers). */
+  seconds: number;
+  host: string;
+}
+export type ResponseListener = (r: ResponseInfo) => void;
+
+/** The resource (plural, with its subresource) and namespace a REST path names. */
+export function resourceOfPath(path: string): { resource: string; namespace: string | undefined } {
+  const parts = path.split('?')[0]?.split('/').filter((p) => p !== '') ?? [];
+  const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const sub = rest[4];
+    return { resource: sub === undefined ? (rest[2] ?? '') : `${rest[2] ?? ''}/${sub}`, namespace: decodeURIComponent(rest[1] ?? '') };
+  }
+  const sub = rest[2];
+  return { resource: sub === undefined ? (rest[0] ?? '') : `${rest[0] ?? ''}/${sub}`, namespace: undefined };
+}
+
 interface Connection {
   server: URL;
   agent: https.Agent | http.Agent;
@@ -138,6 +164,8 @@ export class KubeClient {
   /** Every request made, by verb: the tests and the benchmark read this. */
   readonly counts: Record<Verb, number> = { get: 0, list: 0, watch: 0, create: 0, apply: 0, patch: 0, update: 0, delete: 0 };
   private readonly listeners: RequestListener[] = [];
+  private readonly responseListeners: ResponseListener[] = [];
+  private tracer: Tracer = NOOP_TRACER;
   private readonly conn: Connection;
   private readonly timeouts: Required<KubeClientOptions>;
 
@@ -157,6 +185,21 @@ export class KubeClient {
   /** Calls `fn` for every request (used by metrics). */
   onRequest(fn: RequestListener): void {
     this.listeners.push(fn);
+  }
+
+  /** Calls `fn` when each request is answered or fails (metrics). */
+  onResponse(fn: ResponseListener): void {
+    this.responseListeners.push(fn);
+  }
+
+  /** Puts every request (but watches, which outlive any caller) in a span, a child of the caller's. */
+  useTracer(tracer: Tracer): void {
+    this.tracer = tracer;
+  }
+
+  private observe(verb: Verb, method: string, code: string, started: number): void {
+    const r: ResponseInfo = { verb, method, code, seconds: (performance.now() - started) / 1000, host: this.conn.server.host };
+    for (const l of this.responseListeners) l(r);
   }
 
   totalRequests(): number {
@@ -200,18 +243,29 @@ export class KubeClient {
   /** One request; JSON in, JSON out; non-2xx → ApiError; bounded by its timeout and signal. */
   async request<T>(verb: Verb, method: string, path: string, o: RequestOptions = {}): Promise<T> {
     this.count(verb, path);
-    const deadline = new Deadline(`${method} ${path}`, o.timeoutMs ?? this.timeoutOf(verb), o.signal);
-    try {
-      const res = await this.send(method, path, o, deadline.signal);
-      const text = await readBody(res);
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
-      return (text === '' ? {} : JSON.parse(text)) as T;
-    } catch (e) {
-      throw deadline.explain(e);
-    } finally {
-      deadline.clear();
-    }
+    const { resource, namespace } = resourceOfPath(path);
+    // A LIST is the informers' (re-)sync, outside any reconcile or CSI call: debug, not info.
+    const level = verb === 'list' ? 'debug' : 'info';
+    const attributes = { 'http.request.method': method, 'url.path': path, 'server.address': this.conn.server.hostname, 'k8s.verb': verb, 'k8s.resource': resource, 'k8s.namespace.name': namespace };
+    return this.tracer.inSpan(`${verb} ${resource}`, { target: 'listener_operator::kube', level, kind: 'client', attributes }, async (span) => {
+      const started = performance.now();
+      let code = '<error>';
+      const deadline = new Deadline(`${method} ${path}`, o.timeoutMs ?? this.timeoutOf(verb), o.signal);
+      try {
+        const res = await this.send(method, path, o, deadline.signal);
+        const text = await readBody(res);
+        const status = res.statusCode ?? 0;
+        code = String(status);
+        span.setAttributes({ 'http.response.status_code': status });
+        if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
+        return (text === '' ? {} : JSON.parse(text)) as T;
+      } catch (e) {
+        throw deadline.explain(e);
+      } finally {
+        deadline.clear();
+        this.observe(verb, method, code, started);
+      }
+    });
   }
 
   get<T>(r: ResourceRef, o: CallOptions = {}): Promise<T> {
@@ -265,12 +319,17 @@ export class KubeClient {
     this.count('watch', path);
     const timeoutSeconds = typeof query?.timeoutSeconds === 'number' ? query.timeoutSeconds : DEFAULT_WATCH_TIMEOUT_SECONDS;
     const deadline = new Deadline(`watch ${path}`, timeoutSeconds * 1000 + this.timeouts.watchSlackMs, signal);
+    const started = performance.now();
+    let answered = false;
     try {
       const res = await this.send('GET', path, { query: { ...query, timeoutSeconds, watch: true } }, deadline.signal);
       const status = res.statusCode ?? 0;
+      answered = true;
+      this.observe('watch', 'GET', String(status), started);
       if (status !== 200) throw toApiError(status, await readBody(res), `watch ${path}`);
       await readEvents(res, onEvent);
     } catch (e) {
+      if (!answered) this.observe('watch', 'GET', '<error>', started);
       if (signal?.aborted === true) return;
       throw deadline.explain(e);
     } finally {

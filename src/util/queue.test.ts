@@ -178,3 +178,30 @@ test('shutdown is bounded: after the grace period, in-flight runs are aborted an
   assert.deepEqual(result, ['stuck'], 'shutdown returns the keys it left running');
   assert.equal(signal?.aborted, true);
 });
+
+test('the observer sees adds (collapsed adds not counted), waits, runs and retries, as client-go\'s workqueue metrics count them', async () => {
+  const seen = { added: 0, started: 0, finished: 0, retried: 0 };
+  const g = gate();
+  let bFailed = false;
+  const q = new WorkQueue(async (k) => {
+    if (k === 'a') await g.promise;
+    if (k === 'b' && !bFailed) {
+      bFailed = true;
+      throw new Error('boom');
+    }
+  }, {
+    concurrency: 1,
+    observer: { added: () => { seen.added++; }, started: () => { seen.started++; }, finished: () => { seen.finished++; }, retried: () => { seen.retried++; } },
+  });
+  q.add('a'); // runs
+  q.add('b'); q.add('b'); // waits; the second add collapses
+  q.add('a'); q.add('a'); // a is running: dirty once
+  await flush();
+  assert.equal(seen.added, 3);
+  assert.equal(q.runningSeconds().length, 1, 'a is running');
+  g.open();
+  await q.idle(); // a, b (fails), a again
+  mock.timers.tick(250); // b's backoff: added again, succeeds
+  await q.idle();
+  assert.deepEqual(seen, { added: 4, started: 4, finished: 4, retried: 1 });
+});

@@ -10,8 +10,21 @@
 // worker passes the signal to its I/O, so an abandoned run cannot write anything afterwards and a
 // retry does not race with it. Shutdown is bounded the same way.
 
+/** What the queue reports as it works (client-go's workqueue metrics are built on it). */
+export interface QueueObserver {
+  /** A key was added that was not already waiting (collapsed adds are not counted, as client-go). */
+  added(): void;
+  /** A key starts its run after waiting this long since it was added. */
+  started(waitedSeconds: number): void;
+  /** A run ended (successfully or not) after this long. */
+  finished(seconds: number): void;
+  /** A failed key was scheduled to run again after its backoff. */
+  retried(): void;
+}
+
 export interface QueueOptions {
   concurrency: number;
+  observer?: QueueObserver;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** How long one run may take before it is aborted and retried. Default 30 s. */
@@ -48,24 +61,32 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly idleWaiters: (() => void)[] = [];
+  /** When each waiting (or dirty) key was added, and when each running key started (performance.now()). */
+  private readonly addedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private shuttingDown = false;
-  private readonly opts: Required<QueueOptions>;
+  private readonly opts: Required<Omit<QueueOptions, 'observer'>>;
+  private readonly observer: QueueObserver | undefined;
   private readonly worker: Worker;
   private readonly onError: (key: string, e: unknown, retryInMs: number) => void;
 
   constructor(worker: Worker, opts: QueueOptions, onError: (key: string, e: unknown, retryInMs: number) => void = () => undefined) {
     this.worker = worker;
-    this.opts = { baseDelayMs: 250, maxDelayMs: 60_000, timeoutMs: DEFAULT_TIMEOUT_MS, ...opts };
+    const { observer, ...rest } = opts;
+    this.opts = { baseDelayMs: 250, maxDelayMs: 60_000, timeoutMs: DEFAULT_TIMEOUT_MS, ...rest };
+    this.observer = observer;
     this.onError = onError;
   }
 
   add(key: string): void {
     if (this.shuttingDown) return;
     if (this.processing.has(key)) {
+      if (!this.dirty.has(key)) this.noteAdded(key);
       this.dirty.add(key);
       return;
     }
     if (this.waitingSet.has(key)) return;
+    if (!this.addedAt.has(key)) this.noteAdded(key);
     this.waitingSet.add(key);
     this.waiting.push(key);
     this.pump();
@@ -96,6 +117,17 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** How long each running key has been running, in seconds (client-go's unfinished work). */
+  runningSeconds(): number[] {
+    const now = performance.now();
+    return [...this.startedAt.values()].map((t) => (now - t) / 1000);
+  }
+
+  private noteAdded(key: string): void {
+    this.addedAt.set(key, performance.now());
+    this.observer?.added();
+  }
+
   /** True when nothing waits or runs (delayed retries do not count). */
   isIdle(): boolean {
     return this.waiting.length === 0 && this.processing.size === 0;
@@ -118,6 +150,7 @@ export class WorkQueue {
     this.waiting.length = 0;
     this.waitingSet.clear();
     this.dirty.clear();
+    this.addedAt.clear();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
     await Promise.race([this.idle(), graceOver]);
@@ -133,6 +166,10 @@ export class WorkQueue {
       const key = this.waiting.shift();
       if (key === undefined) break;
       this.waitingSet.delete(key);
+      const now = performance.now();
+      this.observer?.started((now - (this.addedAt.get(key) ?? now)) / 1000);
+      this.addedAt.delete(key);
+      this.startedAt.set(key, now);
       const run = new AbortController();
       this.processing.set(key, run);
       void this.run(key, run);
@@ -159,9 +196,14 @@ export class WorkQueue {
       this.failures.set(key, n);
       const delay = Math.min(this.opts.baseDelayMs * 2 ** (n - 1), this.opts.maxDelayMs);
       this.onError(key, e, delay);
-      if (!this.shuttingDown) this.addAfter(key, delay);
+      if (!this.shuttingDown) {
+        this.observer?.retried();
+        this.addAfter(key, delay);
+      }
     } finally {
       clearTimeout(timer);
+      this.observer?.finished((performance.now() - (this.startedAt.get(key) ?? performance.now())) / 1000);
+      this.startedAt.delete(key);
       this.processing.delete(key);
       if (this.dirty.delete(key)) this.add(key);
       this.pump();

@@ -171,7 +171,7 @@ for (const mode of ['node', 'controller'] as const) {
     await eventually('CSI server listening', () => (log.includes('CSI server listening') ? true : undefined), 30_000);
     assert.equal(await modeOf(endpoint), 0o600);
     const port = await eventually('http port', () => {
-      const m = /"target":"listener_operator::http"[^\n]*"port":(\d+)/.exec(log);
+      const m = /"port":(\d+)[^\n]*"target":"listener_operator::http"/.exec(log);
       return m?.[1] === undefined ? undefined : Number(m[1]);
     });
     await eventually('/readyz 200', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 30_000);
