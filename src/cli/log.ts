@@ -65,7 +65,7 @@ export function createLogger(level: LogLevelName, format: LogFormat, out: NodeJS
 
 /** A logger whose lines carry the span `name` and its fields (tracing's `span`, see tracing-json.ts). */
 export function spanLogger(log: Logger, name: string, fields: Record<string, string | number | boolean>): Logger {
-  return log.child({ span: { name, ...fields } });
+  return log.child({ span: { ...fields, name } });
 }
 
 /** The console destination as configured (none when CONSOLE_LOG_DISABLED). */

@@ -154,7 +154,7 @@ function rpcAttributes(m: { service: string; method: string }, fields: Record<st
   return {
     'rpc.system': 'grpc', 'rpc.service': `csi.v1.${m.service}`, 'rpc.method': m.method,
     ...(fields.volumeId === undefined ? {} : { 'csi.volume_id': fields.volumeId }),
-    ...(fields.name === undefined ? {} : { 'csi.name': fields.name }),
+    ...(fields.volumeName === undefined ? {} : { 'csi.name': fields.volumeName }),
     ...(fields.targetPath === undefined ? {} : { 'csi.target_path': fields.targetPath }),
   };
 }
@@ -245,7 +245,7 @@ function requestFields(request: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (typeof request !== 'object' || request === null) return out;
   const r = request as Record<string, unknown>;
-  for (const [field, key] of [['volume_id', 'volumeId'], ['name', 'name'], ['target_path', 'targetPath']] as const) {
+  for (const [field, key] of [['volume_id', 'volumeId'], ['name', 'volumeName'], ['target_path', 'targetPath']] as const) {
     const v = r[field];
     if (typeof v === 'string' && v !== '') out[key] = v.length > 300 ? `${v.slice(0, 300)}…` : v;
   }

@@ -17,6 +17,8 @@ export const SHARED_PLANE_ENV = { DISABLE_CRD_MAINTENANCE: 'true', WEBHOOK_ADDRE
 
 export interface OperatorProcess {
   log(): string;
+  /** The process id (to read its resident size from /proc). */
+  pid: number | undefined;
   exited: Promise<number | null>;
   /** Waits until the log matches `re`; returns the match. */
   waitLog(re: RegExp, what: string, timeoutMs?: number): Promise<RegExpExecArray>;
@@ -40,6 +42,7 @@ export function spawnOperator(t: TestContext | undefined, args: string[], env: R
   t?.after(async () => { await stop(); });
   return {
     log: () => log,
+    pid: child.pid,
     exited,
     waitLog: async (re, what, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;

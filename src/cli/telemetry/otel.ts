@@ -60,9 +60,19 @@ function attributes(a: SpanAttributes | undefined): Attributes {
   return out;
 }
 
-function queueSize(env: NodeJS.ProcessEnv, name: string): number {
-  const n = Number(env[name] ?? '');
-  return Number.isInteger(n) && n > 0 ? n : 2048;
+/** The batch processor settings of the standard variables (prefix OTEL_BSP or OTEL_BLRP), as upstream's SDK reads them. */
+export function batchSettings(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP'): { maxQueueSize: number; scheduledDelayMillis: number; maxExportBatchSize: number; exportTimeoutMillis: number } {
+  const num = (name: string, fallback: number): number => {
+    const n = Number(env[`${prefix}_${name}`] ?? '');
+    return Number.isInteger(n) && n > 0 ? n : fallback;
+  };
+  const maxQueueSize = num('MAX_QUEUE_SIZE', 2048);
+  return {
+    maxQueueSize,
+    scheduledDelayMillis: num('SCHEDULE_DELAY', prefix === 'OTEL_BSP' ? 5000 : 1000),
+    maxExportBatchSize: Math.min(maxQueueSize, num('MAX_EXPORT_BATCH_SIZE', 512)),
+    exportTimeoutMillis: num('EXPORT_TIMEOUT', 30_000),
+  };
 }
 
 /** Items handed to a batch processor and not yet exported: the bound our wrappers enforce. */
@@ -227,16 +237,18 @@ export function startOtel(o: OtelOptions): Otel {
   // Parent/child links follow async calls (AsyncLocalStorage), in traces and in logs' trace ids.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   if (o.traces !== undefined) {
-    const pending = new Pending(queueSize(o.env, 'OTEL_BSP_MAX_QUEUE_SIZE'));
+    const settings = batchSettings(o.env, 'OTEL_BSP');
+    const pending = new Pending(settings.maxQueueSize);
     const exporter = countingSpanExporter(new OTLPTraceExporter(), pending, o);
-    const batch = new BatchSpanProcessor(exporter, { maxQueueSize: pending.max });
+    const batch = new BatchSpanProcessor(exporter, settings);
     tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [new BoundedSpanProcessor(batch, pending, o)] });
     trace.setGlobalTracerProvider(tracerProvider);
   }
   if (o.logs !== undefined) {
-    const pending = new Pending(queueSize(o.env, 'OTEL_BLRP_MAX_QUEUE_SIZE'));
+    const settings = batchSettings(o.env, 'OTEL_BLRP');
+    const pending = new Pending(settings.maxQueueSize);
     const exporter = countingLogExporter(new OTLPLogExporter(), pending, o);
-    const batch = new BatchLogRecordProcessor({ exporter, maxQueueSize: pending.max });
+    const batch = new BatchLogRecordProcessor({ exporter, ...settings });
     loggerProvider = new LoggerProvider({ resource, processors: [new BoundedLogProcessor(batch, pending, o)] });
   }
   return {
