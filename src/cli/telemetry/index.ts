@@ -38,6 +38,8 @@ export async function startTelemetry(t: TelemetryConfig, deps: TelemetryDeps): P
     name: 'listener_operator_telemetry_dropped_total', registers: [deps.registry], labelNames: ['signal', 'reason'],
     help: 'Log lines and spans not delivered: signal file_logs, logs or traces; reason write_failed, queue_full or export_failed',
   });
+  // Every series from the start, at 0, so that rate() and the dashboard see them before a loss.
+  for (const [signal, reason] of [['file_logs', 'write_failed'], ['traces', 'queue_full'], ['traces', 'export_failed'], ['logs', 'queue_full'], ['logs', 'export_failed']] as const) dropped.inc({ signal, reason }, 0);
   const exported = new Counter({ name: 'listener_operator_telemetry_exported_total', help: 'Spans and log records delivered to the OTLP collector', labelNames: ['signal'], registers: [deps.registry] });
   const destinations: LogDestination[] = [];
   const closers: ((ms: number) => Promise<void>)[] = [];

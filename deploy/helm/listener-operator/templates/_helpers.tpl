@@ -219,3 +219,34 @@ readinessProbe:
   timeoutSeconds: 5
   failureThreshold: 3
 {{- end }}
+
+{{/*
+With telemetry.fileLog.enabled: a writable directory for the rolling log files, mounted where
+FILE_LOG_DIRECTORY points (the containers' root filesystem is read-only). An emptyDir: the files
+live as long as the Pod, as upstream's; a log collector (Vector, Fluent Bit) reads them from there.
+*/}}
+{{- define "listener-operator.logVolumeMount" -}}
+{{- if .Values.telemetry.fileLog.enabled }}
+- name: log
+  mountPath: /stackable/logs/{{ include "listener-operator.appname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "listener-operator.logVolume" -}}
+{{- if .Values.telemetry.fileLog.enabled }}
+- name: log
+  {{- with .Values.telemetry.fileLog.volumeSizeLimit }}
+  emptyDir:
+    sizeLimit: {{ . }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The metrics Service's labels (the ServiceMonitor selects it by them). */}}
+{{- define "listener-operator.metricsLabels" -}}
+app.kubernetes.io/name: {{ include "listener-operator.appname" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: metrics
+{{- end }}
