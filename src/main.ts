@@ -55,9 +55,12 @@ function eosComponent(cfg: CommonConfig, builtAtMs: number | undefined, log: Log
   };
 }
 
-/** The exporters and log files, first to start and last to stop: they deliver what they hold, bounded. */
+/**
+ * The exporters, first to start and last to stop: at the stop they deliver what they hold (bounded),
+ * and keep working for the last lines; main() closes them (and the log files) at the very end.
+ */
 function telemetryComponent(telemetry: Telemetry): Component {
-  return { name: 'telemetry', start: () => Promise.resolve({ stop: () => telemetry.shutdown(TELEMETRY_FLUSH_MS) }) };
+  return { name: 'telemetry', start: () => Promise.resolve({ stop: () => telemetry.flush(TELEMETRY_FLUSH_MS) }) };
 }
 
 interface RunDeps {

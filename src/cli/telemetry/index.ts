@@ -15,6 +15,8 @@ export interface Telemetry {
   tracer: Tracer;
   /** The destinations besides the console: the log files, the OTLP log exporter. */
   destinations: LogDestination[];
+  /** Delivers what the exporters hold, within `timeoutMs` (at the end of the lifecycle; logging goes on). */
+  flush(timeoutMs: number): Promise<void>;
   /** Flushes and closes everything within `timeoutMs`; later calls return the first one's promise. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function startTelemetry(t: TelemetryConfig, deps: TelemetryDeps): P
   const exported = new Counter({ name: 'listener_operator_telemetry_exported_total', help: 'Spans and log records delivered to the OTLP collector', labelNames: ['signal'], registers: [deps.registry] });
   const destinations: LogDestination[] = [];
   const closers: ((ms: number) => Promise<void>)[] = [];
+  const flushers: ((ms: number) => Promise<void>)[] = [];
   if (t.file !== undefined) {
     const file = new FileLog({
       directory: t.file.directory, rotation: t.file.rotation, maxFiles: t.file.maxFiles, warn: deps.warn,
@@ -64,11 +67,13 @@ export async function startTelemetry(t: TelemetryConfig, deps: TelemetryDeps): P
     tracer = otel.tracer;
     if (otel.logs !== undefined) destinations.push(otel.logs);
     closers.push((ms) => otel.shutdown(ms));
+    flushers.push((ms) => otel.flush(ms));
   }
   let closing: Promise<void> | undefined;
   return {
     tracer,
     destinations,
+    flush: async (ms) => { await Promise.all(flushers.map((f) => f(ms))); },
     shutdown: (ms) => {
       closing ??= Promise.all(closers.map((c) => c(ms))).then(() => undefined);
       return closing;

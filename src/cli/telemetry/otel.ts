@@ -42,6 +42,8 @@ export interface Otel {
   tracer: Tracer;
   /** The OTLP log destination (undefined when log export is off). */
   logs: LogDestination | undefined;
+  /** Exports what is queued, within `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void>;
   /** Exports what is queued and stops, within `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -254,6 +256,12 @@ export function startOtel(o: OtelOptions): Otel {
   return {
     tracer: tracerProvider === undefined || o.traces === undefined ? { inSpan: (_n, _o, fn) => fn(NOOP_SPAN) } : otelTracer(tracerProvider, o.traces.directives, scope),
     logs: loggerProvider === undefined || o.logs === undefined ? undefined : otelLogDestination(loggerProvider, o.logs.directives, o.serviceVersion),
+    flush: async (timeoutMs) => {
+      await Promise.all([
+        tracerProvider === undefined ? undefined : bounded(tracerProvider.forceFlush(), timeoutMs),
+        loggerProvider === undefined ? undefined : bounded(loggerProvider.forceFlush(), timeoutMs),
+      ]);
+    },
     shutdown: async (timeoutMs) => {
       await Promise.all([
         tracerProvider === undefined ? undefined : bounded(tracerProvider.shutdown(), timeoutMs),
