@@ -2,10 +2,13 @@
 // `run controller` as a child process with OTEL_TRACE_EXPORTER_ENABLED and OTEL_LOG_EXPORTER_ENABLED
 // sends a span per reconcile and per CSI call, each the parent of its API requests' spans, and its
 // log lines carrying their span's trace id. Then the collector is SIGKILLed: the operator keeps
-// reconciling, its resident size stays flat, and what it could not deliver is counted.
+// reconciling, its resident size stays flat, and what it could not deliver is counted. And a
+// collector that hangs (accepts, never answers): the bounded queue drops and counts, shutdown is
+// not held up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { LISTENERS, at } from '../../src/k8s/resources.ts';
 import { CsiClient, createPvc, mountCapability, tempDir } from '../support/csi.ts';
@@ -123,4 +126,52 @@ test('reconciles and CSI calls reach a real collector as spans (with API request
   assert.ok(rssAfter - rssBefore < 40, `resident size grew by ${(rssAfter - rssBefore).toFixed(1)} MiB during the outage`);
   assert.equal(op.log().includes('"level":"ERROR"'), false, 'no error logged by the operator');
   assert.equal(await op.stop(), 0);
+});
+
+test('a collector that accepts connections and never answers: exports time out, the bounded queue drops and counts, reconciling goes on', async (t) => {
+  const client = await testClient();
+  t.after(() => { client.close(); });
+  await installCrds(client);
+  const ns = await freshNamespace(t, client, 'otlp-hung');
+  await createClass(t, client, `${ns}-internal`, { serviceType: 'ClusterIP' });
+  // A black hole on loopback: takes every connection, reads nothing, says nothing.
+  const sockets = new Set<Socket>();
+  const hole = createServer((s) => { sockets.add(s); s.pause(); });
+  await new Promise<void>((r) => { hole.listen(0, '127.0.0.1', r); });
+  t.after(() => { for (const s of sockets) s.destroy(); hole.close(); });
+  const holePort = (hole.address() as AddressInfo).port;
+  const dir = await tempDir(t, 'otlp-hung-');
+  const op = spawnOperator(t, ['run', 'controller', '--listener-class-preset=none', `--watch-namespace=${ns}`, '--http-address=127.0.0.1:0', '--console-log-format=json'], {
+    KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${path.join(dir, 'csi.sock')}`, ...SHARED_PLANE_ENV,
+    OTEL_TRACE_EXPORTER_ENABLED: 'true', OTEL_LOG_EXPORTER_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${holePort}`,
+    OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_BSP_MAX_QUEUE_SIZE: '64', OTEL_BLRP_MAX_QUEUE_SIZE: '64',
+  });
+  const port = Number((await op.waitLog(/"port":(\d+)[^\n]*"target":"listener_operator::http"/, 'the HTTP port'))[1]);
+  await op.waitLog(/Caches synced; reconciling/, 'the controller reconciling', 60_000);
+  const rssBefore = await rssMiB(op.pid);
+  const n = 20;
+  for (let i = 0; i < n; i++) await createListener(client, ns, `l-${i}`, { className: `${ns}-internal`, ports: [{ name: 'http', port: 80 }] });
+  const started = Date.now();
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < n; i++) await client.mergePatch(at(LISTENERS, ns, `l-${i}`), { metadata: { annotations: { round: String(round) } } });
+  }
+  for (let i = 0; i < n; i++) await waitStatus(client, ns, `l-${i}`, 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
+  const convergedMs = Date.now() - started;
+  const full = await eventually('spans dropped because the queue was full', async () => {
+    const d = await metric(port, 'listener_operator_telemetry_dropped_total', { signal: 'traces', reason: 'queue_full' });
+    return d > 0 ? d : undefined;
+  }, 30_000);
+  // The hung exports end by their timeout (OTEL_EXPORTER_OTLP_TIMEOUT), and are counted: the queue
+  // is not held by them for ever.
+  const failed = await eventually('exports that timed out, counted', async () => {
+    const d = await metric(port, 'listener_operator_telemetry_dropped_total', { signal: 'traces', reason: 'export_failed' });
+    return d > 0 ? d : undefined;
+  }, 30_000);
+  const rssAfter = await rssMiB(op.pid);
+  t.diagnostic(`hung collector: ${n} Listeners patched 10 times, converged ${convergedMs} ms after the first patch; spans dropped: queue full ${full}, export failed (timed out) ${failed}; RSS ${rssBefore.toFixed(1)} → ${rssAfter.toFixed(1)} MiB`);
+  assert.ok(rssAfter - rssBefore < 40, `resident size grew by ${(rssAfter - rssBefore).toFixed(1)} MiB`);
+  // Shutdown is not held up by the hung exports (the flush is bounded).
+  const stopping = Date.now();
+  assert.equal(await op.stop(), 0);
+  assert.ok(Date.now() - stopping < 12_000, `stopped in ${Date.now() - stopping} ms`);
 });
