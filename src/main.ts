@@ -122,13 +122,20 @@ async function main(): Promise<number> {
   // Problems of the log files themselves go to the console only (never into the files).
   const consoleLog = new Logs([onConsole]).for('listener_operator');
   const registry = createRegistry();
-  const telemetry = await startTelemetry(cfg.telemetry, { registry, version: VERSION, env: process.env, warn: (m, f) => { consoleLog.warn(f, m); } });
+  let telemetry: Telemetry;
+  try {
+    telemetry = await startTelemetry(cfg.telemetry, { registry, version: VERSION, env: process.env, warn: (m, f) => { consoleLog.warn(f, m); } });
+  } catch (e) {
+    // E.g. an OTEL_EXPORTER_OTLP_* value the exporter refuses: one line, naming what it said.
+    process.stderr.write(`error: cannot start telemetry: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   const logs = new Logs([onConsole, ...telemetry.destinations]);
   const rootLog = logs.for('listener_operator');
-  // The one line of a fatal error reaches stderr even when the console log is off.
+  // The one line of a fatal error reaches every log destination, and stderr even when the console log is off.
   const fatal = (line: string): void => {
-    if (cfg.telemetry.console.enabled) rootLog.error(line);
-    else process.stderr.write(`error: ${line}\n`);
+    rootLog.error(line);
+    if (!cfg.telemetry.console.enabled) process.stderr.write(`error: ${line}\n`);
   };
   try {
     return await run(cfg, { logs, telemetry, registry, fatal });

@@ -196,11 +196,16 @@ test('--leader-elect: bare flag, flag value and environment', () => {
   assert.equal(controller({ ...base, LEADER_ELECT: 'FALSE' }).leaderElect, false);
 });
 
-test('OTLP goes over gRPC only: another OTEL_EXPORTER_OTLP_*PROTOCOL is refused while an exporter is on', () => {
+test('OTLP goes over gRPC only and to a URL: another OTEL_EXPORTER_OTLP_*PROTOCOL, or an endpoint that is no URL, is refused while its exporter is on', () => {
   const on = { ...UPSTREAM_CONTROLLER_ENV, OTEL_TRACE_EXPORTER_ENABLED: 'true' };
   assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), /OTEL_EXPORTER_OTLP_PROTOCOL is "http\/protobuf": OTLP is exported over gRPC only/);
   assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/);
   assert.equal(controller({ ...on, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).telemetry.otelTraces.enabled, true);
+  assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4317' }), /OTEL_EXPORTER_OTLP_ENDPOINT is "otel-collector:4317": accepted: an http:\/\/ or https:\/\/ URL/);
+  assert.match(refused(['run', 'controller'], { ...on, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'notaurl' }), /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/);
+  assert.equal(controller({ ...on, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector.monitoring.svc:4317' }).telemetry.otelTraces.enabled, true);
+  // The logs' endpoint does not matter while only traces are exported.
+  assert.equal(controller({ ...on, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'notaurl' }).telemetry.otelTraces.enabled, true);
   // Exporters off: the variable concerns nobody here.
   assert.equal(controller({ ...UPSTREAM_CONTROLLER_ENV, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).telemetry.otelTraces.enabled, false);
 });

@@ -318,24 +318,26 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParseOutcome 
     process.env = saved;
   }
   if (config === undefined) return { kind: 'exit', code: 2, stdout: '', stderr: program.helpInformation() };
-  const protocol = config.mode === 'crd' ? undefined : otlpProtocolError(config.telemetry, effectiveEnv(env));
-  if (protocol !== undefined) return { kind: 'exit', code: 1, stdout: '', stderr: `error: ${protocol}\n` };
+  const otlp = config.mode === 'crd' ? undefined : otlpSettingsError(config.telemetry, effectiveEnv(env));
+  if (otlp !== undefined) return { kind: 'exit', code: 1, stdout: '', stderr: `error: ${otlp}\n` };
   return { kind: 'run', config: Object.freeze(config) };
 }
 
 /**
- * Upstream exports over OTLP/gRPC only (opentelemetry-otlp with tonic), and so do we. Another
- * protocol asked for through the standard variables is refused, not silently replaced by gRPC.
+ * The standard OTLP variables the exporters will read, checked while we can still say which one is
+ * wrong (upstream's exporter builder refuses a bad endpoint at start too). Upstream exports over
+ * OTLP/gRPC only (opentelemetry-otlp with tonic), and so do we: another protocol asked for is
+ * refused, not silently replaced by gRPC.
  */
-function otlpProtocolError(t: TelemetryConfig, env: NodeJS.ProcessEnv): string | undefined {
-  const checks: [boolean, string][] = [
-    [t.otelTraces.enabled || t.otelLogs.enabled, 'OTEL_EXPORTER_OTLP_PROTOCOL'],
-    [t.otelTraces.enabled, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'],
-    [t.otelLogs.enabled, 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'],
-  ];
-  for (const [on, name] of checks) {
-    const v = env[name];
-    if (on && v !== undefined && v !== 'grpc') return `${name} is ${JSON.stringify(v)}: OTLP is exported over gRPC only (as upstream); accepted: grpc, or leave it unset`;
+function otlpSettingsError(t: TelemetryConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const any = t.otelTraces.enabled || t.otelLogs.enabled;
+  const checks: [boolean, string][] = [[any, ''], [t.otelTraces.enabled, 'TRACES_'], [t.otelLogs.enabled, 'LOGS_']];
+  for (const [on, kind] of checks) {
+    if (!on) continue;
+    const protocol = env[`OTEL_EXPORTER_OTLP_${kind}PROTOCOL`];
+    if (protocol !== undefined && protocol !== 'grpc') return `OTEL_EXPORTER_OTLP_${kind}PROTOCOL is ${JSON.stringify(protocol)}: OTLP is exported over gRPC only (as upstream); accepted: grpc, or leave it unset`;
+    const endpoint = env[`OTEL_EXPORTER_OTLP_${kind}ENDPOINT`];
+    if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) return `OTEL_EXPORTER_OTLP_${kind}ENDPOINT is ${JSON.stringify(endpoint)}: accepted: an http:// or https:// URL, e.g. http://otel-collector:4317`;
   }
   return undefined;
 }
