@@ -16,6 +16,7 @@ import { identityService } from '../csi/identity.ts';
 import { startCsiServer } from '../csi/server.ts';
 import type { KubeClient } from '../k8s/client.ts';
 import { detectClusterDomain } from '../k8s/cluster-domain.ts';
+import { DEFAULT_HEARTBEAT, runHeartbeat } from '../k8s/heartbeat.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { LeaderElector } from '../k8s/leader.ts';
 import { CrdMaintainer } from '../maintenance/crds.ts';
@@ -121,6 +122,11 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
       await c.start();
       return { stop };
     },
+  });
+
+  components.push({
+    name: 'API heartbeat',
+    start: (signal) => Promise.resolve({ done: runHeartbeat(client, DEFAULT_HEARTBEAT, signal) }),
   });
 
   return {

@@ -13,7 +13,7 @@
 import https from 'node:https';
 import http from 'node:http';
 import { loadClientConfig } from './kubeconfig.ts';
-import { Deadline } from './deadline.ts';
+import { Deadline, isRequestTimeout } from './deadline.ts';
 import { raceAbort } from '../util/abort.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
@@ -134,10 +134,23 @@ const DEFAULT_TIMEOUTS: Required<KubeClientOptions> = { readTimeoutMs: 10_000, l
 /** A watch asked for without timeoutSeconds gets this one (so that it is bounded too). */
 const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
 
+/**
+ * A failure that says the API server could not be reached (or did not answer in time), rather
+ * than that it refused the request: a timeout, or the connection refused, reset or unroutable.
+ */
+export function isUnreachable(e: unknown): boolean {
+  if (isRequestTimeout(e)) return true;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+}
+
 export class KubeClient {
   /** Every request made, by verb: the tests and the benchmark read this. */
   readonly counts: Record<Verb, number> = { get: 0, list: 0, watch: 0, create: 0, apply: 0, patch: 0, update: 0, delete: 0 };
   private readonly listeners: RequestListener[] = [];
+  private readonly reconnectListeners: (() => void)[] = [];
+  /** A request failed to reach the API server, and none has succeeded since. */
+  private unreachable = false;
   private readonly conn: Connection;
   private readonly timeouts: Required<KubeClientOptions>;
 
@@ -157,6 +170,25 @@ export class KubeClient {
   /** Calls `fn` for every request (used by metrics). */
   onRequest(fn: RequestListener): void {
     this.listeners.push(fn);
+  }
+
+  /**
+   * Calls `fn` when a request succeeds after requests failed to reach the API server (a network
+   * stall, an outage): open watches may have died without a word meanwhile, and should be
+   * restarted from where they were.
+   */
+  onReconnected(fn: () => void): void {
+    this.reconnectListeners.push(fn);
+  }
+
+  private noteReached(): void {
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    for (const fn of this.reconnectListeners) fn();
+  }
+
+  private noteFailure(e: unknown): void {
+    if (isUnreachable(e)) this.unreachable = true;
   }
 
   totalRequests(): number {
@@ -204,11 +236,14 @@ export class KubeClient {
     try {
       const res = await this.send(method, path, o, deadline.signal);
       const text = await readBody(res);
+      this.noteReached();
       const status = res.statusCode ?? 0;
       if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
       return (text === '' ? {} : JSON.parse(text)) as T;
     } catch (e) {
-      throw deadline.explain(e);
+      const reason = deadline.explain(e);
+      this.noteFailure(reason);
+      throw reason;
     } finally {
       deadline.clear();
     }

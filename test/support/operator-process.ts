@@ -21,6 +21,11 @@ export interface OperatorProcess {
   /** Waits until the log matches `re`; returns the match. */
   waitLog(re: RegExp, what: string, timeoutMs?: number): Promise<RegExpExecArray>;
   stop(): Promise<number | null>;
+  /** Sends a signal (SIGKILL: a crash) and resolves with the exit code once it has exited. */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+  readonly pid: number | undefined;
+  /** Whether it is still running. */
+  running(): boolean;
 }
 
 export function spawnOperator(t: TestContext | undefined, args: string[], env: Record<string, string>): OperatorProcess {
@@ -53,5 +58,11 @@ export function spawnOperator(t: TestContext | undefined, args: string[], env: R
       }
     },
     stop,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    pid: child.pid,
+    running: () => child.exitCode === null && child.signalCode === null,
   };
 }
