@@ -8,13 +8,15 @@ import type { Fault, FaultOptions, FaultResult } from './types.ts';
 
 const LOAD_CONCURRENCY = 8;
 const LOAD_DEADLINE_MS = 240_000;
+/** The creates are spread over about this long, so that faults land among them. */
+const LOAD_SPREAD_MS = 9000;
 
 /** Creates `n` Listeners; runs `fault` once `at` of them exist; resolves when both are done. */
 async function loadWith(world: World, ns: string, n: number, at: number, fault: () => Promise<void>): Promise<{ load: LoadResult; faultEnded: number }> {
   let faultRun: Promise<number> | undefined;
   const startFault = (): void => { faultRun ??= fault().then(() => Date.now()); };
   const load = await createListeners(world.admin, ns, 0, n, {
-    concurrency: LOAD_CONCURRENCY, deadline: Date.now() + LOAD_DEADLINE_MS, onCreated: (c) => { if (c >= at) startFault(); },
+    concurrency: LOAD_CONCURRENCY, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: LOAD_SPREAD_MS, onCreated: (c) => { if (c >= at) startFault(); },
   });
   startFault();
   return { load, faultEnded: await (faultRun ?? Promise.resolve(Date.now())) };
@@ -95,10 +97,11 @@ export const controllerKills: Fault = async (world, o) => {
   let lastStart = Date.now();
   let loadDone = false;
   let killsDuringLoad = 0;
-  // Kills spread over the load: one every 0.3 to 1.5 s, each followed by a fresh controller.
+  // Kills spread over the load: each 0 to 0.8 s after the controller synced its caches (while it
+  // works through what arrived meanwhile), each followed by a fresh controller.
   const killer = (async (): Promise<void> => {
     for (let k = 0; k < kills; k++) {
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1200)));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
       await ctl.kill('SIGKILL');
       killed++;
       if (!loadDone) killsDuringLoad++;
@@ -106,11 +109,11 @@ export const controllerKills: Fault = async (world, o) => {
       lastStart = Date.now();
     }
   })();
-  const load = await createListeners(world.admin, ns, 0, o.listeners, { concurrency: 2, deadline: Date.now() + LOAD_DEADLINE_MS, onCreated: () => undefined });
+  const load = await createListeners(world.admin, ns, 0, o.listeners, { concurrency: 2, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: LOAD_SPREAD_MS });
   loadDone = true;
   await killer;
   const r = await settle(world, ns, o, lastStart, {
-    fault: 'controller SIGKILL', what: `the controller SIGKILLed ${kills} times at random points (0.3 to 1.5 s apart, then restarted at once) while 2 clients created ${o.listeners} Listeners`,
+    fault: 'controller SIGKILL', what: `the controller SIGKILLed ${kills} times at random points (0 to 0.8 s after it synced, then restarted at once) while 2 clients created ${o.listeners} Listeners over about ${LOAD_SPREAD_MS / 1000} s`,
     figures: { kills: killed, 'kills while Listeners were being created': killsDuringLoad, 'create retries': load.retries }, problems: [],
   });
   await ctl.stop();

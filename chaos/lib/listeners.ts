@@ -44,7 +44,9 @@ export interface LoadResult {
  * apart) until `deadline`: a client that keeps going through the fault. AlreadyExists counts as
  * created (a create whose answer was lost on the way back).
  */
-export async function createListeners(admin: KubeClient, ns: string, from: number, to: number, o: { concurrency: number; deadline: number; onCreated?: (count: number) => void }): Promise<LoadResult> {
+export async function createListeners(admin: KubeClient, ns: string, from: number, to: number, o: { concurrency: number; deadline: number; spreadMs?: number; onCreated?: (count: number) => void }): Promise<LoadResult> {
+  // Paced so that the creates take about `spreadMs` in all (a fault then lands in the middle of them).
+  const pause = o.spreadMs === undefined ? 0 : o.spreadMs / Math.max(1, (to - from) / o.concurrency);
   let next = from;
   let created = 0;
   let retries = 0;
@@ -64,6 +66,7 @@ export async function createListeners(admin: KubeClient, ns: string, from: numbe
       }
       created++;
       o.onCreated?.(created);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
     }
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));

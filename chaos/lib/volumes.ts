@@ -6,7 +6,7 @@
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ANNOTATION_LISTENER_NAME, DRIVER_NAME, GROUP_VERSION } from '../../src/constants.ts';
-import type { KubeClient } from '../../src/k8s/client.ts';
+import { ApiError, type KubeClient } from '../../src/k8s/client.ts';
 import { LISTENERS, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, PODS, at } from '../../src/k8s/resources.ts';
 import { CLASS_CLUSTER_IP, nodeName } from './world.ts';
 
@@ -35,6 +35,22 @@ export async function volumeListener(admin: KubeClient, ns: string, name: string
   throw new Error(`Listener ${ns}/${name} got no address within 60 s`);
 }
 
+/**
+ * A Pod; retried (bounded) while the namespace's default ServiceAccount is not there yet (the
+ * controller-manager makes it, and is slower to after an API server restart).
+ */
+async function createPod(admin: KubeClient, ns: string, body: unknown): Promise<{ metadata: { uid: string } }> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await admin.create<{ metadata: { uid: string } }>(at(PODS, ns), body);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 403 && /service ?account/i.test(e.message)) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** `count` volumes naming `listener`, their targets under `targetDir`. */
 export async function createVolumes(admin: KubeClient, ns: string, count: number, listener: string, targetDir: string): Promise<Volume[]> {
   const out: Volume[] = [];
@@ -53,7 +69,7 @@ export async function createVolumes(admin: KubeClient, ns: string, count: number
         csi: { driver: DRIVER_NAME, volumeHandle: pvName, volumeAttributes: annotations },
       },
     });
-    const pod = await admin.create<{ metadata: { uid: string } }>(at(PODS, ns), {
+    const pod = await createPod(admin, ns, {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}` },
       spec: {
         nodeName: nodeName(0), automountServiceAccountToken: false, tolerations: [{ operator: 'Exists' }],

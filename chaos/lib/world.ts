@@ -53,6 +53,9 @@ export async function startWorld(log: (line: string) => void): Promise<World> {
   for (const [name, spec] of [[CLASS_CLUSTER_IP, { serviceType: 'ClusterIP' }], [CLASS_NODE_PORT, { serviceType: 'NodePort', pinnedNodePorts: true, preferredAddressType: 'IP' }]] as const) {
     await admin.create(at(LISTENER_CLASSES, undefined), { apiVersion: GROUP_VERSION, kind: 'ListenerClass', metadata: { name }, spec });
   }
+  // Every process a fault starts, so that stop() ends what a failed fault left running.
+  const processes: OperatorProcess[] = [];
+  const track = <P extends OperatorProcess>(p: P): P => { processes.push(p); return p; };
   const baseEnv = (kubeconfig: string): Record<string, string> => ({
     KUBECONFIG: kubeconfig, DISABLE_CRD_MAINTENANCE: 'true', WEBHOOK_ADDRESS: '', KUBERNETES_CLUSTER_DOMAIN: 'cluster.local',
     LISTENER_CLASS_PRESET: 'none', CONSOLE_LOG_FORMAT: 'plain',
@@ -72,12 +75,13 @@ export async function startWorld(log: (line: string) => void): Promise<World> {
         WATCH_NAMESPACE: ns, ...o.env,
       };
       const op = spawnOperator(undefined, ['run', 'controller', ...(o.args ?? [])], env);
-      return Object.assign(op, { http: `127.0.0.1:${port}` });
+      return track(Object.assign(op, { http: `127.0.0.1:${port}` }));
     },
-    nodePlugin: (socket, o = {}) => spawnOperator(undefined, ['run', 'node'], {
+    nodePlugin: (socket, o = {}) => track(spawnOperator(undefined, ['run', 'node'], {
       ...baseEnv(o.kubeconfig ?? cluster.kubeconfig), CSI_ENDPOINT: socket, HTTP_ADDRESS: '', KUBERNETES_NODE_NAME: nodeName(0),
-    }),
+    })),
     stop: async () => {
+      await Promise.all(processes.map((p) => p.kill('SIGKILL')));
       admin.close();
       await cluster.stop();
     },
