@@ -47,7 +47,7 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown fault(s) ${unknown.join(', ')}; known: ${Object.keys(FAULTS).join(', ')}\n`);
   process.exit(2);
 }
-const opts: FaultOptions = { listeners: Number(values.listeners), volumes: Number(values.volumes), convergeTimeoutMs: 300_000 };
+const opts: FaultOptions = { listeners: Number(values.listeners), volumes: Number(values.volumes), convergeTimeoutMs: 300_000, spreadMs: 9000 };
 const log = (l: string): void => { process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${l}\n`); };
 
 const world = await startWorld(log);

@@ -8,15 +8,15 @@ import type { Fault, FaultOptions, FaultResult } from './types.ts';
 
 const LOAD_CONCURRENCY = 8;
 const LOAD_DEADLINE_MS = 240_000;
-/** The creates are spread over about this long, so that faults land among them. */
-const LOAD_SPREAD_MS = 9000;
 
 /** Creates `n` Listeners; runs `fault` once `at` of them exist; resolves when both are done. */
-async function loadWith(world: World, ns: string, n: number, at: number, fault: () => Promise<void>): Promise<{ load: LoadResult; faultEnded: number }> {
+async function loadWith(world: World, o: FaultOptions, ns: string, fault: () => Promise<void>): Promise<{ load: LoadResult; faultEnded: number }> {
+  const n = o.listeners;
+  const at = Math.floor(n / 3);
   let faultRun: Promise<number> | undefined;
   const startFault = (): void => { faultRun ??= fault().then(() => Date.now()); };
   const load = await createListeners(world.admin, ns, 0, n, {
-    concurrency: LOAD_CONCURRENCY, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: LOAD_SPREAD_MS, onCreated: (c) => { if (c >= at) startFault(); },
+    concurrency: LOAD_CONCURRENCY, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: o.spreadMs, onCreated: (c) => { if (c >= at) startFault(); },
   });
   startFault();
   return { load, faultEnded: await (faultRun ?? Promise.resolve(Date.now())) };
@@ -42,7 +42,7 @@ export const apiServerRestart: Fault = async (world, o) => {
   const ns = await world.namespace('apiserver');
   await createPinnedPvs(world.admin, ns, o.listeners);
   const ctl = await controllerFor(world, ns);
-  const { load, faultEnded } = await loadWith(world, ns, o.listeners, Math.floor(o.listeners / 3), () => world.cluster.restartApiServer(3000));
+  const { load, faultEnded } = await loadWith(world, o, ns, () => world.cluster.restartApiServer(3000));
   const r = await settle(world, ns, o, faultEnded, {
     fault: 'kube-apiserver restart', what: `kube-apiserver stopped for 3 s and restarted while ${LOAD_CONCURRENCY} clients created ${o.listeners} Listeners`,
     figures: { 'create retries': load.retries }, problems: stillRunning(ctl, 'the controller'),
@@ -55,7 +55,7 @@ export const etcdRestart: Fault = async (world, o) => {
   const ns = await world.namespace('etcd');
   await createPinnedPvs(world.admin, ns, o.listeners);
   const ctl = await controllerFor(world, ns);
-  const { load, faultEnded } = await loadWith(world, ns, o.listeners, Math.floor(o.listeners / 3), () => world.cluster.restartEtcd(3000));
+  const { load, faultEnded } = await loadWith(world, o, ns, () => world.cluster.restartEtcd(3000));
   const r = await settle(world, ns, o, faultEnded, {
     fault: 'etcd restart', what: `etcd stopped for 3 s and restarted under the same load`,
     figures: { 'create retries': load.retries }, problems: stillRunning(ctl, 'the controller'),
@@ -109,11 +109,11 @@ export const controllerKills: Fault = async (world, o) => {
       lastStart = Date.now();
     }
   })();
-  const load = await createListeners(world.admin, ns, 0, o.listeners, { concurrency: 2, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: LOAD_SPREAD_MS });
+  const load = await createListeners(world.admin, ns, 0, o.listeners, { concurrency: 2, deadline: Date.now() + LOAD_DEADLINE_MS, spreadMs: o.spreadMs });
   loadDone = true;
   await killer;
   const r = await settle(world, ns, o, lastStart, {
-    fault: 'controller SIGKILL', what: `the controller SIGKILLed ${kills} times at random points (0 to 0.8 s after it synced, then restarted at once) while 2 clients created ${o.listeners} Listeners over about ${LOAD_SPREAD_MS / 1000} s`,
+    fault: 'controller SIGKILL', what: `the controller SIGKILLed ${kills} times at random points (0 to 0.8 s after it synced, then restarted at once) while 2 clients created ${o.listeners} Listeners over about ${o.spreadMs / 1000} s`,
     figures: { kills: killed, 'kills while Listeners were being created': killsDuringLoad, 'create retries': load.retries }, problems: [],
   });
   await ctl.stop();
@@ -130,7 +130,7 @@ export const leaderFailover: Fault = async (world, o) => {
   const b = await world.controller(ns, { env });
   await b.waitLog(/Waiting to become the leader/, 'the standby waiting', 60_000);
   let killedAt = 0;
-  const { load } = await loadWith(world, ns, o.listeners, Math.floor(o.listeners / 3), async () => {
+  const { load } = await loadWith(world, o, ns, async () => {
     await a.kill('SIGKILL');
     killedAt = Date.now();
   });

@@ -25,6 +25,8 @@ export interface FaultOptions {
   volumes: number;
   /** Bound of every convergence wait. */
   convergeTimeoutMs: number;
+  /** The creates of a load are spread over about this long, so that faults land among them. */
+  spreadMs: number;
 }
 
 export type Fault = (world: World, o: FaultOptions) => Promise<FaultResult>;

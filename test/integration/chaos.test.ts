@@ -8,7 +8,7 @@ import { concurrentPublishes, fullFilesystem, nodePluginKill } from '../../chaos
 import type { Fault, FaultOptions } from '../../chaos/faults/types.ts';
 import { startWorld, type World } from '../../chaos/lib/world.ts';
 
-const OPTIONS: FaultOptions = { listeners: 40, volumes: 8, convergeTimeoutMs: 120_000 };
+const OPTIONS: FaultOptions = { listeners: 40, volumes: 8, convergeTimeoutMs: 120_000, spreadMs: 4000 };
 
 test('faults end with zero loss', { timeout: 600_000 }, async (t) => {
   const world: World = await startWorld(() => undefined);

@@ -273,7 +273,7 @@ test('CRD maintenance and the conversion webhook, from a bare API server', { tim
   });
 
   await t.test('a short-lifetime rotation re-patches caBundle; a client converting all through it never fails', async (st: TestContext) => {
-    const { env, webhookPort } = await upstreamEnv(cluster.kubeconfig, { WEBHOOK_CERTIFICATE_LIFETIME: '12s', WEBHOOK_CERTIFICATE_CHECK_INTERVAL: '500ms' });
+    const { env, webhookPort } = await upstreamEnv(cluster.kubeconfig, { WEBHOOK_CERTIFICATE_LIFETIME: '12s', WEBHOOK_CERTIFICATE_CHECK_INTERVAL: '250ms' });
     const op = spawnOperator(st, ['run', 'controller'], env);
     await op.waitLog(/Caches synced/, 'the controller running');
     // The client does what the API server does: it trusts the bundle the CRD has now.
