@@ -1,6 +1,7 @@
 // The components of `run controller`, in start order (the lifecycle manager stops them in reverse):
 //   cluster domain (when not configured) → CSI server → conversion webhook → CRDs (applied and
-//   Established) → presets (in the background) → leader election (--leader-elect) → controller.
+//   Established) → presets (in the background) → leader election (--leader-elect) → controller →
+//   API heartbeat.
 // Readiness: every component started; with leader election, a standby is ready while it waits.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -18,6 +19,7 @@ import { identityService } from '../csi/identity.ts';
 import { startCsiServer } from '../csi/server.ts';
 import type { KubeClient } from '../k8s/client.ts';
 import { detectClusterDomain } from '../k8s/cluster-domain.ts';
+import { DEFAULT_HEARTBEAT, runHeartbeat } from '../k8s/heartbeat.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { LeaderElector } from '../k8s/leader.ts';
 import { CrdMaintainer } from '../maintenance/crds.ts';
@@ -47,7 +49,7 @@ export interface ControllerParts {
 function webhookDnsNames(cfg: ControllerConfig): string[] {
   const svc = cfg.operatorServiceName ?? 'listener-operator';
   const ns = cfg.operatorNamespace ?? 'default';
-  return [`${svc}.${ns}.svc`, `${svc}.${ns}.svc${cfg.clusterDomain !== undefined ? `.${cfg.clusterDomain}` : ''}`];
+  return [`${svc}.${ns}.svc`, ...(cfg.clusterDomain !== undefined ? [`${svc}.${ns}.svc.${cfg.clusterDomain}`] : [])];
 }
 
 export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps): ControllerParts {
@@ -95,7 +97,9 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
     components.push({
       name: 'CRD maintenance',
       start: async (signal) => {
-        await maintainer.apply([rotation?.certificate.caPem ?? ''], signal);
+        // The configuration makes sure the webhook runs whenever the CRDs are maintained.
+        if (rotation === undefined) throw new Error('the conversion webhook is not running: its CA cannot go into the CRDs');
+        await maintainer.apply([rotation.certificate.caPem], signal);
         await maintainer.waitEstablished(signal);
         return {};
       },
@@ -137,6 +141,11 @@ export function controllerComponents(cfg: ControllerConfig, deps: ControllerDeps
       await c.start();
       return { stop };
     },
+  });
+
+  components.push({
+    name: 'API heartbeat',
+    start: (signal) => Promise.resolve({ done: runHeartbeat(client, DEFAULT_HEARTBEAT, signal) }),
   });
 
   return {

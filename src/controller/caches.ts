@@ -178,6 +178,8 @@ export class Caches {
       return k === undefined ? [] : [k];
     });
     this.listenersByPvKey = new Index(this.listeners, (l) => [listenerPvKey(l)]);
+    // Watches that the network dropped without a word are restarted once the API server answers again.
+    client.onReconnected(() => { for (const i of this.all()) i.reconnect(); });
     this.slicesByService = new Index(this.endpointSlices, (s) => {
       const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
       return svc === undefined ? [] : [namespacedKey(s.metadata?.namespace, svc)];

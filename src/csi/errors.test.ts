@@ -80,3 +80,12 @@ test('formatRef: namespaced and cluster-scoped objects', () => {
   assert.equal(formatRef({ kind: 'Listener', namespace: 'ns', name: 'l' }), 'Listener "ns/l"');
   assert.equal(formatRef({ kind: 'ListenerClass', name: 'c' }), 'ListenerClass "c"');
 });
+
+test('a full disk is RESOURCE_EXHAUSTED (the kubelet retries it), whatever wraps the ENOSPC', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  for (const cause of [enospc, new Error('writing the version directory', { cause: enospc }), Object.assign(new Error('EDQUOT'), { code: 'EDQUOT' })]) {
+    const s = toGrpcStatus({ kind: 'WriteFiles', targetPath: '/t', cause });
+    assert.equal(s.code, status.RESOURCE_EXHAUSTED);
+    assert.match(s.details, /failed to write the listener files into "\/t"/);
+  }
+});

@@ -157,11 +157,22 @@ export function grpcCode(error: CsiError): status {
     case 'UnsafePodDirEntry':
       return status.FAILED_PRECONDITION;
     case 'WriteFiles':
+      // A full disk is the node's state, not our bug: RESOURCE_EXHAUSTED, which the kubelet retries.
+      return isOutOfSpace(error.cause) ? status.RESOURCE_EXHAUSTED : status.INTERNAL;
     case 'RemoveFiles':
       return status.INTERNAL;
     default:
       return unreachable(error);
   }
+}
+
+/** ENOSPC (no space left) or EDQUOT (quota exceeded), anywhere in the cause chain. */
+function isOutOfSpace(cause: unknown): boolean {
+  for (let c: unknown = cause; c instanceof Error; c = c.cause) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }
 
 /** The human-readable message: what failed, on which object, why, then the cause chain. */

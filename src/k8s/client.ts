@@ -13,7 +13,7 @@
 import https from 'node:https';
 import http from 'node:http';
 import { loadClientConfig } from './kubeconfig.ts';
-import { Deadline } from './deadline.ts';
+import { Deadline, isRequestTimeout } from './deadline.ts';
 import { raceAbort } from '../util/abort.ts';
 import { NOOP_TRACER, type Tracer } from '../util/trace.ts';
 
@@ -160,12 +160,25 @@ const DEFAULT_TIMEOUTS: Required<KubeClientOptions> = { readTimeoutMs: 10_000, l
 /** A watch asked for without timeoutSeconds gets this one (so that it is bounded too). */
 const DEFAULT_WATCH_TIMEOUT_SECONDS = 300;
 
+/**
+ * A failure that says the API server could not be reached (or did not answer in time), rather
+ * than that it refused the request: a timeout, or the connection refused, reset or unroutable.
+ */
+export function isUnreachable(e: unknown): boolean {
+  if (isRequestTimeout(e)) return true;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+}
+
 export class KubeClient {
   /** Every request made, by verb: the tests and the benchmark read this. */
   readonly counts: Record<Verb, number> = { get: 0, list: 0, watch: 0, create: 0, apply: 0, patch: 0, update: 0, delete: 0 };
   private readonly listeners: RequestListener[] = [];
   private readonly responseListeners: ResponseListener[] = [];
   private tracer: Tracer = NOOP_TRACER;
+  private readonly reconnectListeners: (() => void)[] = [];
+  /** A request failed to reach the API server, and none has succeeded since. */
+  private unreachable = false;
   private readonly conn: Connection;
   private readonly timeouts: Required<KubeClientOptions>;
 
@@ -200,6 +213,25 @@ export class KubeClient {
   private observe(verb: Verb, method: string, code: string, started: number): void {
     const r: ResponseInfo = { verb, method, code, seconds: (performance.now() - started) / 1000, host: this.conn.server.host };
     for (const l of this.responseListeners) l(r);
+  }
+
+  /**
+   * Calls `fn` when a request succeeds after requests failed to reach the API server (a network
+   * stall, an outage): open watches may have died without a word meanwhile, and should be
+   * restarted from where they were.
+   */
+  onReconnected(fn: () => void): void {
+    this.reconnectListeners.push(fn);
+  }
+
+  private noteReached(): void {
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    for (const fn of this.reconnectListeners) fn();
+  }
+
+  private noteFailure(e: unknown): void {
+    if (isUnreachable(e)) this.unreachable = true;
   }
 
   totalRequests(): number {
@@ -254,13 +286,16 @@ export class KubeClient {
       try {
         const res = await this.send(method, path, o, deadline.signal);
         const text = await readBody(res);
+        this.noteReached();
         const status = res.statusCode ?? 0;
         code = String(status);
         span.setAttributes({ 'http.response.status_code': status });
         if (status < 200 || status >= 300) throw toApiError(status, text, `${method} ${path}`);
         return (text === '' ? {} : JSON.parse(text)) as T;
       } catch (e) {
-        throw deadline.explain(e);
+        const reason = deadline.explain(e);
+        this.noteFailure(reason);
+        throw reason;
       } finally {
         deadline.clear();
         this.observe(verb, method, code, started);

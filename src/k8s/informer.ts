@@ -79,6 +79,8 @@ export class Informer<T extends KubeObject> {
   private readonly abort = new AbortController();
   private resourceVersion = '';
   private running: Promise<void> | undefined;
+  /** Ends the watch of the moment (see reconnect). */
+  private currentWatch: AbortController | undefined;
   private readonly client: KubeClient;
   private readonly ref: ResourceRef;
   private readonly opts: InformerOptions<T>;
@@ -125,6 +127,14 @@ export class Informer<T extends KubeObject> {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
+  }
+
+  /**
+   * Ends the current watch and starts a new one from the last resourceVersion at once (no re-list):
+   * after the API server was unreachable, a watch may be dead without having said so.
+   */
+  reconnect(): void {
+    this.currentWatch?.abort();
   }
 
   private query(): Record<string, string | undefined> {
@@ -177,6 +187,8 @@ export class Informer<T extends KubeObject> {
   private async watchOnce(): Promise<void> {
     const deadlineMs = this.opts.progressDeadlineMs ?? PROGRESS_DEADLINE_MS;
     const silent = new AbortController();
+    const current = new AbortController();
+    this.currentWatch = current;
     let lastProgress = Date.now();
     // One timer per watch, re-armed for the rest of the deadline when it fires early (cheaper than
     // re-arming it on every event of a busy watch).
@@ -197,7 +209,7 @@ export class Informer<T extends KubeObject> {
       }, (e) => {
         lastProgress = Date.now();
         this.apply(e);
-      }, AbortSignal.any([this.abort.signal, silent.signal]));
+      }, AbortSignal.any([this.abort.signal, silent.signal, current.signal]));
     } finally {
       clearTimeout(timer);
     }

@@ -9,7 +9,12 @@ import type { IssuedCertificate } from './certificates.ts';
 
 export const DEFAULT_CERTIFICATE_LIFETIME_MS = 24 * 3_600_000;
 export const DEFAULT_ROTATION_CHECK_MS = 5 * 60_000;
-/** Upper bound of the pause between publishing the new CA and serving the new certificate. */
+/**
+ * The pause between publishing the new CA and serving the new certificate: long enough for the
+ * API server (and a client that has just read the old bundle) to take the new bundle up, short
+ * against the time left (a 24th of the lifetime, between 1 and 10 s).
+ */
+const MIN_PROPAGATION_DELAY_MS = 1000;
 const MAX_PROPAGATION_DELAY_MS = 10_000;
 
 export interface RotationOptions {
@@ -64,7 +69,7 @@ export class CertificateRotation {
     const next = await this.o.issue();
     if (this.o.publish !== undefined) {
       await this.o.publish([this.current.caPem, next.caPem]);
-      const delay = Math.min(MAX_PROPAGATION_DELAY_MS, this.o.lifetimeMs / 24);
+      const delay = Math.min(MAX_PROPAGATION_DELAY_MS, Math.max(MIN_PROPAGATION_DELAY_MS, this.o.lifetimeMs / 24));
       await sleep(delay, signal);
     }
     if (signal.aborted) return;

@@ -43,6 +43,24 @@ test('a missing required value or a bad flag exits non-zero with a one-line reas
   const bad = cli(['run', 'controller', '--csi-endpoint=/tmp/x.sock', '--listener-class-preset=everything']);
   assert.notEqual(bad.status, 0);
   assert.match(String(bad.stderr), /everything/);
+  // Malformed variables, as a chart would pass them: one line naming the variable, no stack trace.
+  const upstream = { CSI_ENDPOINT: '/tmp/x.sock', OPERATOR_NAMESPACE: 'ns', OPERATOR_SERVICE_NAME: 'svc', IMAGE_REPOSITORY: 'r', KUBERNETES_NODE_NAME: 'n' };
+  for (const [name, value, says] of [
+    ['CONSOLE_LOG_LEVEL', 'info,rustls=debug', /CONSOLE_LOG_LEVEL.*"rustls=debug" names the target "rustls", which is none of ours/],
+    ['EOS_INTERVAL', '1 day', /EOS_INTERVAL.*unexpected character/],
+    ['KUBERNETES_CLUSTER_DOMAIN', 'not_a_domain', /KUBERNETES_CLUSTER_DOMAIN.*not a DNS domain/],
+  ] as const) {
+    const r = cli(['run', 'controller'], { ...upstream, [name]: value });
+    assert.equal(r.status, 1, `${name}=${value}`);
+    assert.equal(String(r.stderr).trim().split('\n').length, 1, String(r.stderr));
+    assert.match(String(r.stderr), says);
+    assert.doesNotMatch(String(r.stderr), /\n\s+at /);
+  }
+  // A kubeconfig that cannot be read: also one line, exit 1, nothing started.
+  const noConfig = cli(['run', 'node'], { ...upstream, KUBECONFIG: '/nonexistent/kubeconfig' });
+  assert.equal(noConfig.status, 1);
+  assert.equal(String(noConfig.stderr).trim().split('\n').length, 1, String(noConfig.stderr));
+  assert.match(String(noConfig.stderr), /cannot start: .*\/nonexistent\/kubeconfig/);
 });
 
 test('run controller works against the API server and exits 0 on SIGTERM', async (t) => {

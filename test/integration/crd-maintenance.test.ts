@@ -273,7 +273,7 @@ test('CRD maintenance and the conversion webhook, from a bare API server', { tim
   });
 
   await t.test('a short-lifetime rotation re-patches caBundle; a client converting all through it never fails', async (st: TestContext) => {
-    const { env, webhookPort } = await upstreamEnv(cluster.kubeconfig, { WEBHOOK_CERTIFICATE_LIFETIME: '12s', WEBHOOK_CERTIFICATE_CHECK_INTERVAL: '500ms' });
+    const { env, webhookPort } = await upstreamEnv(cluster.kubeconfig, { WEBHOOK_CERTIFICATE_LIFETIME: '24s', WEBHOOK_CERTIFICATE_CHECK_INTERVAL: '250ms' });
     const op = spawnOperator(st, ['run', 'controller'], env);
     await op.waitLog(/Caches synced/, 'the controller running');
     // The client does what the API server does: it trusts the bundle the CRD has now.
@@ -281,7 +281,7 @@ test('CRD maintenance and the conversion webhook, from a bare API server', { tim
     const bundles = new Set<string>();
     let ok = 0;
     const failures: string[] = [];
-    const deadline = Date.now() + 40_000;
+    const deadline = Date.now() + 60_000;
     let rotatedAt: number | undefined;
     while (Date.now() < deadline && (rotatedAt === undefined || Date.now() < rotatedAt + 2000)) {
       const bundle = caBundleOf((await crds(client)).find((c) => c.metadata.name === `listeners.${GROUP}`));

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeClient, type KubeClientOptions, type KubeObject } from '../../src/k8s/client.ts';
 import { Informer, WatchStalled, type InformerOptions } from '../../src/k8s/informer.ts';
+import { runHeartbeat } from '../../src/k8s/heartbeat.ts';
 import { at } from '../../src/k8s/resources.ts';
 import { tempDir } from '../support/csi.ts';
 import { compactEtcd } from '../support/etcd.ts';
@@ -64,4 +65,24 @@ test('a watch whose connection dies silently is restarted by the progress deadli
   await eventually('the informer sees b', () => (f.informer.get(`${f.ns}/b`) !== undefined ? true : undefined), 10_000);
   assert.ok(f.errors.some((e) => e instanceof WatchStalled), `the restart was reported: ${f.errors.map(String).join('; ')}`);
   assert.equal(f.informerClient.counts.list, 1);
+});
+
+test('a stall noticed by the heartbeat restarts the watches as soon as the API server answers again', async (t) => {
+  // The progress deadline is far away: only the heartbeat can bring the frozen watch back soon.
+  const f = await frame(t, {}, {});
+  f.informerClient.onReconnected(() => { f.informer.reconnect(); });
+  const beat = new AbortController();
+  t.after(() => { beat.abort(); });
+  const beating = runHeartbeat(f.informerClient, { intervalMs: 300, timeoutMs: 500 }, beat.signal);
+  f.proxy.stall();
+  await eventually('a heartbeat held by the stall', () => (f.proxy.requests.some((r) => r.held && r.path === '/version') ? true : undefined), 5000);
+  await f.client.create(at(CONFIGMAPS, f.ns), { metadata: { name: 'b' } });
+  // A second held beat means the first timed out: the client has noted the API server unreachable.
+  await eventually('a heartbeat timed out', () => (f.proxy.requests.filter((r) => r.held && r.path === '/version').length >= 2 ? true : undefined), 5000);
+  f.proxy.resume();
+  await eventually('the informer sees b', () => (f.informer.get(`${f.ns}/b`) !== undefined ? true : undefined), 10_000);
+  assert.equal(f.informerClient.counts.list, 1, 'resumed from its resourceVersion, no re-list');
+  assert.deepEqual(f.errors.filter((e) => e instanceof WatchStalled), [], 'not the progress deadline');
+  beat.abort();
+  await beating;
 });

@@ -46,6 +46,8 @@ export interface Cluster {
   stop(): Promise<void>;
   /** Stops the API server, waits `downMs`, starts it again on the same port (resilience tests). */
   restartApiServer(downMs: number): Promise<void>;
+  /** Stops etcd, waits `downMs`, starts it again with the same data (resilience tests). */
+  restartEtcd(downMs: number): Promise<void>;
 }
 
 interface Component {
@@ -198,15 +200,24 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     log(`starting etcd and kube-apiserver in ${dir}`);
 
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    const etcd = await startComponent(dir, 'etcd', path.join(binDir, 'etcd'), [
+    const etcdArgs = [
       '--name=default', `--data-dir=${path.join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
       '--unsafe-no-fsync', '--log-level=warn',
-    ]);
+    ];
+    let etcd = await startComponent(dir, 'etcd', path.join(binDir, 'etcd'), etcdArgs);
     components.push(etcd);
     await waitReady(etcd, { url: `${etcdUrl}/health` }, (r) => r.status === 200 && r.body.includes('true'));
+    const restartEtcd = async (downMs: number): Promise<void> => {
+      await stopComponent(etcd);
+      await new Promise((r) => setTimeout(r, downMs));
+      const index = components.indexOf(etcd);
+      etcd = await startComponent(dir, 'etcd', path.join(binDir, 'etcd'), etcdArgs);
+      components.splice(index, 1, etcd);
+      await waitReady(etcd, { url: `${etcdUrl}/health` }, (r) => r.status === 200 && r.body.includes('true'));
+    };
 
     const p = pki.files;
     const apiArgs = [
@@ -267,7 +278,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     }
     await Promise.all(waits);
     log(`control plane ready in ${Date.now() - t0} ms; KUBECONFIG=${kubeconfig}`);
-    return { dir, kubeconfig, server, etcdUrl, pki, binDir, version, stop, restartApiServer };
+    return { dir, kubeconfig, server, etcdUrl, pki, binDir, version, stop, restartApiServer, restartEtcd };
   } catch (e) {
     await stop();
     throw e;

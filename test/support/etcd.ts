@@ -2,8 +2,8 @@
 // (compaction), so that a watch from an old resourceVersion gets 410 Expired.
 
 /** Compacts etcd's history up to its current revision (physically) and returns that revision. */
-export async function compactEtcd(): Promise<number> {
-  const etcd = process.env.LISTENER_TEST_ETCD_URL;
+export async function compactEtcd(etcdUrl?: string): Promise<number> {
+  const etcd = etcdUrl ?? process.env.LISTENER_TEST_ETCD_URL;
   if (etcd === undefined || etcd === '') throw new Error('LISTENER_TEST_ETCD_URL is not set: run integration tests with the global setup');
   // etcd's JSON gateway: any range read reports the current revision in its header.
   const range = await post<{ header: { revision: string } }>(`${etcd}/v3/kv/range`, { key: Buffer.from('/').toString('base64') });

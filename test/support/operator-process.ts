@@ -17,12 +17,15 @@ export const SHARED_PLANE_ENV = { DISABLE_CRD_MAINTENANCE: 'true', WEBHOOK_ADDRE
 
 export interface OperatorProcess {
   log(): string;
-  /** The process id (to read its resident size from /proc). */
-  pid: number | undefined;
   exited: Promise<number | null>;
   /** Waits until the log matches `re`; returns the match. */
   waitLog(re: RegExp, what: string, timeoutMs?: number): Promise<RegExpExecArray>;
   stop(): Promise<number | null>;
+  /** Sends a signal (SIGKILL: a crash) and resolves with the exit code once it has exited. */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+  readonly pid: number | undefined;
+  /** Whether it is still running. */
+  running(): boolean;
 }
 
 export function spawnOperator(t: TestContext | undefined, args: string[], env: Record<string, string>): OperatorProcess {
@@ -42,7 +45,6 @@ export function spawnOperator(t: TestContext | undefined, args: string[], env: R
   t?.after(async () => { await stop(); });
   return {
     log: () => log,
-    pid: child.pid,
     exited,
     waitLog: async (re, what, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
@@ -56,5 +58,11 @@ export function spawnOperator(t: TestContext | undefined, args: string[], env: R
       }
     },
     stop,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    pid: child.pid,
+    running: () => child.exitCode === null && child.signalCode === null,
   };
 }

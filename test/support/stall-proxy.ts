@@ -28,8 +28,8 @@ export interface StallProxy {
   readonly url: string;
   /** A kubeconfig (the admin's, with the server replaced) that sends every request through the proxy. */
   readonly kubeconfig: string;
-  /** Every request received, in order, with whether it was held. */
-  readonly requests: (ProxiedRequest & { held: boolean })[];
+  /** Every request received, in order, with whether it was held and when it arrived (ms since the epoch). */
+  readonly requests: (ProxiedRequest & { held: boolean; at: number })[];
   /** Hold the requests that match from now on; without a match, hold everything and freeze open streams. */
   stall(match?: RequestMatch): void;
   /** Forward new requests again; held requests are reset; frozen streams stay frozen. */
@@ -64,7 +64,7 @@ export async function startStallProxy(clusterDir: string, dir: string): Promise<
   ]);
   const upstreamUrl = upstreamCfg.server;
   const agent = new https.Agent({ ...upstreamCfg.tls, keepAlive: true });
-  const requests: (ProxiedRequest & { held: boolean })[] = [];
+  const requests: (ProxiedRequest & { held: boolean; at: number })[] = [];
   const held = new Set<ServerResponse>();
   const exchanges = new Set<Exchange>();
   let match: RequestMatch | undefined;
@@ -98,7 +98,7 @@ export async function startStallProxy(clusterDir: string, dir: string): Promise<
     const url = new URL(req.url ?? '/', upstreamUrl);
     const r: ProxiedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams };
     const hold = all || (match?.(r) ?? false);
-    requests.push({ ...r, held: hold });
+    requests.push({ ...r, held: hold, at: Date.now() });
     if (hold) {
       held.add(res);
       res.on('close', () => { held.delete(res); });
