@@ -2,11 +2,12 @@
 // renders them, promtool (built from its Go module) checks the alert rules, and the real
 // controller, started against the shared control plane, exposes every metric the dashboard and the
 // rules name. The chart's file-log settings, run by the real binary, write tracing-subscriber JSON
-// into files named as upstream names them.
+// into files named as upstream names them; on a full disk the operator warns once and serves on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -156,5 +157,44 @@ test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY
   });
   for (const l of lines) assertTracingShape(JSON.parse(l));
   assert.ok(lines.some((l) => l.includes('"level":"DEBUG"')), 'FILE_LOG_LEVEL=debug reaches the file');
+  assert.equal(await op.stop(), 0);
+});
+
+test('log files on a full disk: one console warning, the lines dropped and counted, the operator serves on', async (t) => {
+  // A 64 KiB tmpfs (the test runs as root, as the whole test command does): FILE_LOG_LEVEL=debug
+  // and a stream of probes (each logged at debug) fill it within seconds.
+  const dir = await tempDir(t, 'full-disk-');
+  // The mount point lives outside `dir`, and is unmounted before it is removed.
+  const logs = await mkdtemp(path.join(tmpdir(), 'full-disk-logs-'));
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'listener-operator-full-disk-test', logs]);
+  t.after(async () => {
+    await run('umount', ['-l', logs]).catch(() => undefined);
+    await rm(logs, { recursive: true, force: true });
+  });
+  const port = await freePort();
+  const op = spawnOperator(t, ['run', 'node', '--node-name=n1', `--http-address=127.0.0.1:${port}`], {
+    KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${path.join(dir, 'csi.sock')}`,
+    FILE_LOG_DIRECTORY: logs, FILE_LOG_LEVEL: 'debug', FILE_LOG_ROTATION_PERIOD: 'never',
+  });
+  await op.waitLog(/CSI server listening/, 'the CSI server');
+  const csi = new CsiClient(path.join(dir, 'csi.sock'));
+  t.after(() => { csi.close(); });
+  const dropped = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(/^listener_operator_telemetry_dropped_total\{signal="file_logs",reason="write_failed"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  let probes = 0;
+  await eventually('lines dropped once the disk is full', async () => {
+    for (let i = 0; i < 200; i++, probes++) await csi.call('Identity', 'Probe', {});
+    return (await dropped()) > 0 ? true : undefined;
+  }, 60_000);
+  // Still serving, and more lines are dropped, not queued.
+  const before = await dropped();
+  for (let i = 0; i < 100; i++) assert.deepEqual(await csi.call('Identity', 'Probe', {}), { ready: { value: true } });
+  assert.ok(await dropped() > before, 'later lines are dropped too');
+  const warnings = op.log().split('\n').filter((l) => l.includes('Writing log files failed'));
+  assert.equal(warnings.length, 1, `one warning on the console:\n${warnings.join('\n')}`);
+  assert.match(warnings[0] ?? '', /ENOSPC|no space/i);
+  t.diagnostic(`full disk after ${probes} probes: one warning, ${await dropped()} lines dropped, the node plugin serves on`);
   assert.equal(await op.stop(), 0);
 });
