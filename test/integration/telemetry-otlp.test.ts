@@ -125,6 +125,8 @@ test('reconciles and CSI calls reach a real collector as spans (with API request
   // Flat: the growth of the first rounds (caches of 20 more Listeners, JIT) levels off.
   assert.ok(rssAfter - rssBefore < 40, `resident size grew by ${(rssAfter - rssBefore).toFixed(1)} MiB during the outage`);
   assert.equal(op.log().includes('"level":"ERROR"'), false, 'no error logged by the operator');
+  const said = op.log().split('\n').filter((l) => l.includes('Exporting traces over OTLP failed'));
+  assert.equal(said.length, 1, `the outage is said once on the console:\n${said.join('\n')}`);
   assert.equal(await op.stop(), 0);
 });
 

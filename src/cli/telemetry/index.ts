@@ -55,14 +55,31 @@ export async function startTelemetry(t: TelemetryConfig, deps: TelemetryDeps): P
     closers.push((ms) => within(file.close(), ms));
   }
   let tracer = NOOP_TRACER;
+  // A failing export is said once on the console per outage (and once more when it works again):
+  // the counter has every item, the console only the change.
+  const failing = new Set<string>();
+  const exportFailed = (signal: string): void => {
+    if (failing.has(signal)) return;
+    failing.add(signal);
+    deps.warn(`Exporting ${signal} over OTLP failed; they are dropped (and counted) until it works again`, { signal });
+  };
+  const exportWorked = (signal: string): void => {
+    if (failing.delete(signal)) deps.warn(`Exporting ${signal} over OTLP works again`, { signal });
+  };
   if (t.otelTraces.enabled || t.otelLogs.enabled) {
     const { startOtel } = await import('./otel.ts');
     const otel = startOtel({
       serviceName: SERVICE_NAME, serviceVersion: deps.version, env: deps.env,
       traces: t.otelTraces.enabled ? { directives: t.otelTraces.directives } : undefined,
       logs: t.otelLogs.enabled ? { directives: t.otelLogs.directives } : undefined,
-      onDropped: (signal, reason, n) => { dropped.inc({ signal, reason }, n); },
-      onExported: (signal, n) => { exported.inc({ signal }, n); },
+      onDropped: (signal, reason, n) => {
+        dropped.inc({ signal, reason }, n);
+        if (reason === 'export_failed') exportFailed(signal);
+      },
+      onExported: (signal, n) => {
+        exported.inc({ signal }, n);
+        exportWorked(signal);
+      },
     });
     tracer = otel.tracer;
     if (otel.logs !== undefined) destinations.push(otel.logs);
