@@ -8,12 +8,11 @@
 // csi-node-driver-registrar cannot be fetched here. The operator image keeps the chart's default
 // name, localhost/listener-operator:<appVersion>, assembled as the Dockerfile's runtime stage.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Cluster } from './cluster.ts';
 import { kubectl } from './cluster.ts';
 import { CHART_DIR, renderChart } from './helm.ts';
-import { buildOperatorImages } from './images.ts';
+import { buildOperatorImages, e2eImagesDir } from './images.ts';
 import { eventually } from './k8s.ts';
 import type { TestNode } from './node.ts';
 import { KubeClient } from '../../src/k8s/client.ts';
@@ -73,8 +72,7 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   const t0 = Date.now();
   const appVersion = /^appVersion:\s*"?([^"\s]+)"?/m.exec(await readFile(path.join(CHART_DIR, 'Chart.yaml'), 'utf8'))?.[1] ?? '';
   const provisionerVersion = /external-provisioner\/v6 v(\S+)/.exec(await readFile(path.join(import.meta.dirname, '..', '..', 'tools', 'csi', 'go.mod'), 'utf8'))?.[1] ?? 'dev';
-  const cache = path.join(process.env.LISTENER_OPERATOR_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'listener-operator'), 'e2e-images');
-  const images = await buildOperatorImages(cache, cluster.binDir, appVersion, `v${provisionerVersion}`, log);
+  const images = await buildOperatorImages(e2eImagesDir(), cluster.binDir, appVersion, `v${provisionerVersion}`, log);
   await node.importImages([images.operator.archive, images.provisioner.archive, images.registrar.archive]);
   log(`imported ${images.operator.name}, ${images.provisioner.repository}:${images.provisioner.tag}, ${images.registrar.repository}:${images.registrar.tag} (${Date.now() - t0} ms)`);
 
