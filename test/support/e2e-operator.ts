@@ -1,17 +1,18 @@
 // Our operator on the e2e node, installed from our Helm chart (deploy/helm/listener-operator)
 // exactly as a user installs it, its workloads running as Pods on the node from locally assembled
-// images (images.ts): the chart is rendered by the pinned helm and every object applied, CRDs,
-// CSIDriver, StorageClass, ServiceAccount, RBAC, Service, the controller Deployment (run controller
-// + csi-provisioner) and the node DaemonSet (run node + the registration sidecar).
-// Values set: kubeletDir (the node's), preset stable-nodes, and the two sidecar images: the
-// pinned csi-provisioner build, and the registration stand-in (registrar.ts), because the real
-// csi-node-driver-registrar cannot be fetched here. The operator image keeps the chart's default
-// name, localhost/listener-operator:<appVersion>, assembled as the Dockerfile's runtime stage.
+// images (images.ts): `helm upgrade --install` with the pinned helm, so the release exists for
+// `helm upgrade` and `helm test` (CSIDriver, StorageClass, ServiceAccount, RBAC, Service, the
+// controller Deployment (run controller + csi-provisioner) and the node DaemonSet (run node + the
+// registration sidecar); the controller then installs the CRDs).
+// Values set (the node values file, NODE_VALUES): kubeletDir (the node's), preset stable-nodes,
+// and the two sidecar images: the pinned csi-provisioner build, and the registration stand-in
+// (registrar.ts), because the real csi-node-driver-registrar cannot be fetched here. The operator
+// image keeps the chart's default name, localhost/listener-operator:<appVersion>, assembled from
+// docker/Dockerfile.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Cluster } from './cluster.ts';
-import { kubectl } from './cluster.ts';
-import { CHART_DIR, renderChart } from './helm.ts';
+import { CHART_DIR, helm, renderChart } from './helm.ts';
 import { buildOperatorImages, e2eImagesDir } from './images.ts';
 import { eventually } from './k8s.ts';
 import type { TestNode } from './node.ts';
@@ -19,8 +20,8 @@ import { KubeClient } from '../../src/k8s/client.ts';
 import { DRIVER_NAME } from '../../src/constants.ts';
 
 export const OPERATOR_NAMESPACE = 'stackable-operators';
-const RELEASE = 'listener-operator';
-const FIELD_MANAGER = 'listener-operator-e2e';
+/** The release name of the building guide's `helm upgrade listener-operator ...`. */
+export const RELEASE = 'listener-operator';
 
 /** What the e2e test files need to know, written as JSON to `stateFile`. */
 export interface E2eState {
@@ -34,6 +35,14 @@ export interface E2eState {
   /** kubelet's podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log */
   podLogsDir: string;
   operatorNamespace: string;
+  /** The Helm release (in operatorNamespace). */
+  release: string;
+  /** What this node needs the chart to be told (kubeletDir, preset, sidecar images), as a values file. */
+  valuesFile: string;
+  /** The operator image the release runs. */
+  operatorImage: string;
+  /** containerd's socket on the node. */
+  containerdSocket: string;
   /** The chart's workloads: name and Pod selector labels. */
   deployment: { name: string; selector: Record<string, string> };
   daemonSet: { name: string; selector: Record<string, string> };
@@ -77,20 +86,23 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   log(`imported ${images.operator.name}, ${images.provisioner.repository}:${images.provisioner.tag}, ${images.registrar.repository}:${images.registrar.tag} (${Date.now() - t0} ms)`);
 
   const namespace = OPERATOR_NAMESPACE;
-  const chart = await renderChart({
+  const values = {
     kubeletDir: node.kubeletDir,
     preset: 'stable-nodes',
     csiProvisioner: { externalProvisioner: { image: { repository: images.provisioner.repository, tag: images.provisioner.tag } } },
     csiNodeDriver: { nodeDriverRegistrar: { image: { repository: images.registrar.repository, tag: images.registrar.tag } } },
-  }, { release: RELEASE, namespace });
+  };
+  const valuesFile = path.join(node.dir, 'node-values.yaml');
+  await writeFile(valuesFile, JSON.stringify(values, null, 2)); // JSON is YAML
+  const chart = await renderChart(values, { release: RELEASE, namespace });
   const deployment = chart.workload('Deployment');
   const daemonSet = chart.workload('DaemonSet');
 
   const client = await KubeClient.fromKubeconfig(cluster.kubeconfig);
   try {
-    await client.apply({ group: '', version: 'v1', plural: 'namespaces', name: namespace }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, FIELD_MANAGER, true);
-    await kubectl(cluster, ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--namespace', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: chart.objects }));
-    log(`chart installed: ${chart.objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+    const out = await helm(cluster.kubeconfig, ['upgrade', RELEASE, CHART_DIR, '--install', '--namespace', namespace, '--create-namespace', '-f', valuesFile]);
+    log(`helm upgrade --install: ${out.split('\n').filter((l) => /^(STATUS|REVISION):/.test(l)).join(', ')}`);
+    log(`chart installed: ${chart.objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] === undefined).map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
     const [controllerPod, nodePod] = await Promise.all([
       waitWorkloadPod(client, namespace, deployment.spec.selector.matchLabels, `Deployment ${deployment.metadata.name}`),
       waitWorkloadPod(client, namespace, daemonSet.spec.selector.matchLabels, `DaemonSet ${daemonSet.metadata.name}`),
@@ -110,6 +122,7 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   const state: E2eState = {
     kubeconfig: cluster.kubeconfig, binDir: cluster.binDir, nodeName: node.name, nodeIp: node.ip, podCidr: '10.244.0.0/24',
     kubeletDir: node.kubeletDir, logDir: node.logDir, podLogsDir: node.podLogsDir, operatorNamespace: namespace,
+    release: RELEASE, valuesFile, operatorImage: images.operator.name, containerdSocket: node.containerdSocket,
     deployment: { name: deployment.metadata.name, selector: deployment.spec.selector.matchLabels },
     daemonSet: { name: daemonSet.metadata.name, selector: daemonSet.spec.selector.matchLabels },
   };

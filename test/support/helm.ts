@@ -112,6 +112,27 @@ export async function renderChart(values: object, o: { release?: string; namespa
   return { objects, yaml, all, get, workload: (kind, name) => get(kind, name) as unknown as Workload };
 }
 
+/** Helm's own directories, away from the user's (repositories, plugins, registry logins). */
+const HELM_HOMES = {
+  HELM_CACHE_HOME: path.join(tmpdir(), 'listener-helm', 'cache'),
+  HELM_CONFIG_HOME: path.join(tmpdir(), 'listener-helm', 'config'),
+  HELM_DATA_HOME: path.join(tmpdir(), 'listener-helm', 'data'),
+};
+
+/**
+ * Runs the pinned helm against the cluster of `kubeconfig` (through KUBECONFIG, as a user's shell
+ * has it, so the command line stays the one a user types); resolves with its output.
+ */
+export async function helm(kubeconfig: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(helmPath(), args, { maxBuffer: 16 << 20, timeout: timeoutMs, env: { ...process.env, ...HELM_HOMES, KUBECONFIG: kubeconfig } });
+    return stdout + stderr;
+  } catch (e) {
+    const o = e as { stdout?: string; stderr?: string };
+    throw new Error(`helm ${args.join(' ')} failed:\n${o.stdout ?? ''}${o.stderr ?? String(e)}`, { cause: e });
+  }
+}
+
 /** Runs `helm template` expecting it to fail; resolves with its stderr. */
 export async function renderChartError(values: object): Promise<string> {
   return withValuesFile(values, async (file) => {

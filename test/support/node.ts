@@ -75,6 +75,8 @@ export interface TestNode {
   dir: string;
   /** kubelet --root-dir: the CSI plugin and registration sockets live under it. */
   kubeletDir: string;
+  /** containerd's socket (`ctr -a <socket> -n k8s.io ...`). */
+  containerdSocket: string;
   logDir: string;
   /** kubelet's podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log */
   podLogsDir: string;
@@ -559,7 +561,7 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
     const importImages = async (archives: string[]): Promise<void> => {
       for (const a of archives) await sh('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', a]);
     };
-    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, stop };
+    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, containerdSocket: sock, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, stop };
   } catch (e) {
     await stop();
     throw e;
