@@ -55,6 +55,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* OpenShift: the SecurityContextConstraints of the node Pod and of the controller Pod (also the RBAC `use` rule's resourceNames). */}}
+{{- define "listener-operator.nodeScc" -}}
+{{ include "listener-operator.fullname" . }}-csi-node-driver
+{{- end }}
+{{- define "listener-operator.controllerScc" -}}
+{{ include "listener-operator.fullname" . }}-csi-provisioner
+{{- end }}
+
 {{/* The operator image (both workloads). */}}
 {{- define "listener-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
