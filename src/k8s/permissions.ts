@@ -10,7 +10,7 @@
  */
 export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete' | 'use';
 
-export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner' | 'pods';
+export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner' | 'pods' | 'olm-deployer';
 
 export interface Permission {
   /** API group; '' is the core group. */
@@ -82,6 +82,14 @@ export const PERMISSIONS: readonly Permission[] = [
     why: 'OpenShift admits the node Pod (hostPaths, root without capabilities) and the controller Pod (non-root) under their own SecurityContextConstraints',
     notInCode: 'checked by OpenShift\'s SCC admission when the Pods are created, never requested',
     grantedWhen: 'openshift', onlyNamed: 'the chart\'s SecurityContextConstraints',
+  },
+
+  // The OLM deployer (`olm-deployer`): it also applies every manifest of its bundle, whatever their
+  // kinds; those permissions come with the bundle (its ClusterServiceVersion), not from this chart.
+  {
+    group: 'apps', resource: 'deployments', verbs: ['list'], who: 'olm-deployer',
+    why: 'its own Deployment (owned by the ClusterServiceVersion): the env, resources and tolerations it hands on, and the owner of what it applies',
+    notGranted: 'the OLM deployer runs under the ServiceAccount its bundle gives it, not the chart\'s',
   },
 
   // CSI controller service: CreateVolume (contract, "CreateVolume")
