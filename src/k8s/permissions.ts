@@ -10,7 +10,7 @@
  */
 export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete' | 'use';
 
-export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner' | 'pods' | 'olm-deployer';
+export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner' | 'pods' | 'olm-deployer' | 'helm-test';
 
 export interface Permission {
   /** API group; '' is the core group. */
@@ -91,6 +91,9 @@ export const PERMISSIONS: readonly Permission[] = [
     why: 'its own Deployment (owned by the ClusterServiceVersion): the env, resources and tolerations it hands on, and the owner of what it applies',
     notGranted: 'the OLM deployer runs under the ServiceAccount its bundle gives it, not the chart\'s',
   },
+
+  // The chart's `helm test` check (src/cli/chart-tests.ts), as the operator's ServiceAccount.
+  { group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get'], who: 'helm-test', why: 'whether the kubelet of the Node the check runs on has registered the driver' },
 
   // CSI controller service: CreateVolume (contract, "CreateVolume")
   { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-controller', why: 'the PVC\'s annotations choose the listener' },

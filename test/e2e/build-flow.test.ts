@@ -111,7 +111,7 @@ test('the building guide\'s flow onto the real node: image from docker/Dockerfil
   const archive = path.join(work, 'image.tar');
   const config = await assembleOperatorImage({ name: image, out: archive, layerCache: layerCacheOf(e2eImagesDir()) });
   // The image's ID is the digest of its configuration (the archive's Config file is named after it).
-  const manifest = JSON.parse((await run('tar', ['-xOf', archive, 'manifest.json'])).stdout) as { Config: string }[];
+  const manifest = JSON.parse((await run('tar', ['-xOf', archive, './manifest.json'])).stdout) as { Config: string }[];
   const imageId = `sha256:${(manifest[0]?.Config ?? '').replace(/\.json$/, '')}`;
   t.diagnostic(`image ${image} (${imageId}) assembled from docker/Dockerfile in ${Date.now() - t0} ms`);
 

@@ -27,6 +27,7 @@ import { CsiClient, claimVolume, createPod, createPvc, publishRequest, type Test
 import { ANNOTATION_LISTENER_CLASS, DRIVER_NAME, TOPOLOGY_KEY_HOSTNAME } from '../../src/constants.ts';
 import { createClass, createListener, createNode, createPinnedPv, waitEvent, waitService, waitStatus } from '../support/listeners.ts';
 import { requiredPermissions, serviceAccountToken, startRecordingProxy, writeTokenKubeconfig } from '../support/rbac.ts';
+import { driverRegistration } from '../../src/cli/chart-tests.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const STORAGE_CLASSES = { group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses' };
@@ -82,8 +83,12 @@ test('the chart\'s RBAC grants exactly what the code and the sidecars need', asy
   ];
   // Each also as OpenShift renders it (the API has security.openshift.io/v1).
   for (const [values, openshift] of [...valueSets.map((v) => [v, false] as const), ...valueSets.map((v) => [v, true] as const)]) {
-    const r = await renderChart(values, { apiVersions: openshift ? ['security.openshift.io/v1'] : [] });
+    const r = await renderChart(values, { apiVersions: openshift ? ['security.openshift.io/v1'] : [], tests: true });
     const granted = grantedKeys(r);
+    // The `helm test` hooks are Pods only (`helm test --logs` reads every test hook's Pod logs), and run as the operator's ServiceAccount.
+    const hooks = r.objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] !== undefined);
+    assert.deepEqual([...new Set(hooks.map((o) => o.kind))], ['Pod']);
+    for (const h of hooks) assert.equal((h as unknown as { spec: { serviceAccountName: string } }).spec.serviceAccountName, r.workload('Deployment').spec.template.spec.serviceAccountName);
     const expected = new Set([...permissionKeys(grantedRows(values, openshift)), ...permissionKeys(SIDECAR_PERMISSIONS)]);
     const extra = difference(granted, expected);
     const missing = difference(expected, granted);
@@ -391,6 +396,8 @@ test('the operator and its provisioner run as the chart\'s ServiceAccount with t
       spec: { drivers: [{ name: DRIVER_NAME, nodeID: nodeName, topologyKeys: [TOPOLOGY_KEY_HOSTNAME] }] },
     });
     t.after(async () => { await admin.delete(at(CSI_NODES, undefined, nodeName)).catch(() => undefined); });
+    // The chart's `helm test` check runs as this ServiceAccount too.
+    assert.match(JSON.stringify(await driverRegistration(sa, nodeName, DRIVER_NAME)), /registered with its kubelet/);
     // Claims of a Pod bound to the Node; the scheduler's part (the selected Node) done by hand.
     const claims = { 'web-ci': `${ns}-ci`, 'web-np': `${ns}-np` };
     const pvcs = await Promise.all(Object.entries(claims).map(([name, cls]) => createPvc(admin, ns, name, { annotations: { [ANNOTATION_LISTENER_CLASS]: cls, 'volume.kubernetes.io/selected-node': nodeName } })));

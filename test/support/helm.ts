@@ -99,11 +99,13 @@ async function withValuesFile<T>(values: object, fn: (file: string) => Promise<T
 /**
  * `helm template <release> <chart> --namespace <ns> -f <values>`, parsed; `apiVersions`: what the
  * target API serves beyond the built-in ones (`--api-versions`, e.g. security.openshift.io/v1).
+ * Without the `helm test` hooks (as `helm install` creates the release) unless `tests`.
  */
-export async function renderChart(values: object, o: { release?: string; namespace?: string; apiVersions?: string[] } = {}): Promise<Rendered> {
+export async function renderChart(values: object, o: { release?: string; namespace?: string; apiVersions?: string[]; tests?: boolean } = {}): Promise<Rendered> {
   const yaml = await withValuesFile(values, async (file) => {
     const apiVersions = (o.apiVersions ?? []).flatMap((v) => ['--api-versions', v]);
-    const { stdout } = await run(helmPath(), ['template', o.release ?? 'listener-operator', CHART_DIR, '--namespace', o.namespace ?? 'stackable-operators', '-f', file, ...apiVersions], { maxBuffer: 16 << 20 });
+    const tests = o.tests === true ? [] : ['--skip-tests'];
+    const { stdout } = await run(helmPath(), ['template', o.release ?? 'listener-operator', CHART_DIR, '--namespace', o.namespace ?? 'stackable-operators', '-f', file, ...apiVersions, ...tests], { maxBuffer: 16 << 20 });
     return stdout;
   });
   const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
