@@ -25,10 +25,9 @@ import { promisify } from 'node:util';
 import { defaultAddressFiles, e2eClient, e2eState, ephemeralListenerVolume, waitPodReady, webContainer } from '../support/e2e.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { e2eImagesDir, layerCacheOf } from '../support/images.ts';
-import { eventually, freshNamespace } from '../support/k8s.ts';
+import { freshNamespace } from '../support/k8s.ts';
 import { assembleOperatorImage } from '../support/operator-image.ts';
-import { KubeClient } from '../../src/k8s/client.ts';
-import { DRIVER_NAME } from '../../src/constants.ts';
+import { waitDriverRegistered, waitWorkloadImage } from '../support/e2e-operator.ts';
 import { LISTENERS, PODS, at } from '../../src/k8s/resources.ts';
 import type { ListenerStatus } from '../../src/crd/index.ts';
 
@@ -62,28 +61,6 @@ async function kubectlApply(kubectl: string, kubeconfig: string, manifests: stri
     child.on('exit', (code) => { clearTimeout(timer); if (code === 0) resolve(out); else reject(new Error(`kubectl apply -f- exited ${code ?? 'by signal'}:\n${out}`)); });
     child.stdin.end(manifests);
   });
-}
-
-interface PodObj { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; image: string; imageID: string; ready: boolean }[] } }
-
-/** Waits until the workload has exactly one Pod, Ready, whose operator container runs `image`. */
-async function waitRunning(client: KubeClient, ns: string, selector: Record<string, string>, container: string, image: string): Promise<PodObj> {
-  const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-  return eventually(`a Ready Pod (${labelSelector}) whose ${container} runs ${image}`, async () => {
-    const pods = (await client.list<PodObj>(at(PODS, ns), { labelSelector })).items.filter((p) => p.metadata.deletionTimestamp === undefined);
-    const [p] = pods;
-    const c = p?.spec.containers.find((x) => x.name === container);
-    const ready = p?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
-    if (pods.length === 1 && p !== undefined && c?.image === image && ready) return p;
-    throw new Error(pods.map((x) => `${x.metadata.name}: ${x.spec.containers.map((y) => y.image).join(',')} ${JSON.stringify(x.status?.containerStatuses?.map((s) => s.ready) ?? [])}`).join('; ') || 'no Pod');
-  }, 180_000);
-}
-
-async function waitDriverRegistered(client: KubeClient, node: string): Promise<void> {
-  await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node})`, async () => {
-    const n = await client.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node });
-    return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
-  }, 90_000);
 }
 
 async function userKubeconfig(t: TestContext, kubectl: string, adminKubeconfig: string, namespace: string): Promise<string> {
@@ -130,15 +107,15 @@ test('the building guide\'s flow onto the real node: image from docker/Dockerfil
   t.after(async () => {
     // Back to the release as the e2e setup installed it, for the scenarios that follow.
     await helm(state.kubeconfig, ['rollback', state.release, '--namespace', state.operatorNamespace]);
-    await waitRunning(client, state.operatorNamespace, state.deployment.selector, 'csi-controller-service', state.operatorImage);
-    await waitRunning(client, state.operatorNamespace, state.daemonSet.selector, 'csi-node-service', state.operatorImage);
+    await waitWorkloadImage(client, state.operatorNamespace, state.deployment.selector, 'csi-controller-service', state.operatorImage);
+    await waitWorkloadImage(client, state.operatorNamespace, state.daemonSet.selector, 'csi-node-service', state.operatorImage);
     await waitDriverRegistered(client, state.nodeName);
   });
   t0 = Date.now();
   const out = await helm(kubeconfig, ['upgrade', 'listener-operator', path.relative(process.cwd(), CHART_DIR), '--install', '--set-string', `image.repository=${REPO},image.tag=${TAG}`, '-f', state.valuesFile]);
   assert.match(out, /has been upgraded/);
-  const controller = await waitRunning(client, state.operatorNamespace, state.deployment.selector, 'csi-controller-service', image);
-  const nodePlugin = await waitRunning(client, state.operatorNamespace, state.daemonSet.selector, 'csi-node-service', image);
+  const controller = await waitWorkloadImage(client, state.operatorNamespace, state.deployment.selector, 'csi-controller-service', image);
+  const nodePlugin = await waitWorkloadImage(client, state.operatorNamespace, state.daemonSet.selector, 'csi-node-service', image);
   await waitDriverRegistered(client, state.nodeName);
   for (const p of [controller, nodePlugin]) {
     const s = p.status?.containerStatuses?.find((c) => c.name === (p === controller ? 'csi-controller-service' : 'csi-node-service'));

@@ -68,6 +68,30 @@ export async function waitWorkloadPod(client: KubeClient, namespace: string, lab
   }, timeoutMs);
 }
 
+interface ImagePod { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; image: string; imageID: string; ready: boolean }[] } }
+
+/** Waits until the workload has exactly one Pod, Ready, whose container `container` runs `image`. */
+export async function waitWorkloadImage(client: KubeClient, ns: string, selector: Record<string, string>, container: string, image: string): Promise<ImagePod> {
+  const timeoutMs = 180_000;
+  const labelSelector = selectorOf(selector);
+  return eventually(`a Ready Pod (${labelSelector}) whose ${container} runs ${image}`, async () => {
+    const pods = (await client.list<ImagePod>({ group: '', version: 'v1', plural: 'pods', namespace: ns }, { labelSelector })).items.filter((p) => p.metadata.deletionTimestamp === undefined);
+    const [p] = pods;
+    const c = p?.spec.containers.find((x) => x.name === container);
+    const ready = p?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+    if (pods.length === 1 && p !== undefined && c?.image === image && ready) return p;
+    throw new Error(pods.map((x) => `${x.metadata.name}: ${x.spec.containers.map((y) => y.image).join(',')} ${JSON.stringify(x.status?.containerStatuses?.map((st) => st.ready) ?? [])}`).join('; ') || 'no Pod');
+  }, timeoutMs, 50);
+}
+
+/** Waits until the kubelet of `node` lists the driver in its CSINode. */
+export async function waitDriverRegistered(client: KubeClient, node: string, timeoutMs = 90_000): Promise<void> {
+  await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node})`, async () => {
+    const n = await client.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node });
+    return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
+  }, timeoutMs, 50);
+}
+
 /** The log a container of a Pod wrote (kubelet's files on this host), all restarts. */
 export async function containerLog(podLogsDir: string, namespace: string, pod: PodObj, container: string): Promise<string> {
   const dir = path.join(podLogsDir, `${namespace}_${pod.metadata.name}_${pod.metadata.uid}`, container);
@@ -108,10 +132,7 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
       waitWorkloadPod(client, namespace, daemonSet.spec.selector.matchLabels, `DaemonSet ${daemonSet.metadata.name}`),
     ]);
     // Ready when kubelet has registered the driver (the CSINode lists it).
-    await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node.name})`, async () => {
-      const n = await client.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node.name });
-      return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
-    }, 60_000);
+    await waitDriverRegistered(client, node.name, 60_000);
     log(`operator running: Pods ${controllerPod.metadata.name} and ${nodePod.metadata.name} Ready, driver registered with kubelet (${Date.now() - t0} ms)`);
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : String(e)}; kubelet's and containerd's logs in ${node.logDir}, the Pods' logs in ${node.podLogsDir}`, { cause: e });

@@ -120,6 +120,46 @@ export async function writeArchive(name: string, layers: LayerTar[], config: Rec
   }
 }
 
+/**
+ * Writes `out` as an OCI image layout tarball for the image `name`, leaving out the layer blobs
+ * whose digests are in `present` (already in the importing containerd's content store: importing
+ * only checks and writes the blobs the tarball holds, and unpacking finds the rest in the store).
+ * A rebuild after an edit then carries one small layer instead of the whole image (npm run dev).
+ */
+export async function writeOciArchive(o: { name: string; layers: LayerTar[]; config: Record<string, unknown>; out: string; present: ReadonlySet<string> }): Promise<string> {
+  const work = await mkdtemp(`${o.out}-work-`);
+  try {
+    const blobs = path.join(work, 'blobs', 'sha256');
+    await mkdir(blobs, { recursive: true });
+    const put = async (json: string): Promise<{ digest: string; size: number }> => {
+      const hex = createHash('sha256').update(json).digest('hex');
+      await writeFile(path.join(blobs, hex), json);
+      return { digest: `sha256:${hex}`, size: Buffer.byteLength(json) };
+    };
+    const layerDescs = [];
+    for (const l of o.layers) {
+      if (!o.present.has(l.diffId)) await link(l.file, path.join(blobs, l.diffId.slice('sha256:'.length))).catch(() => copyFile(l.file, path.join(blobs, l.diffId.slice('sha256:'.length))));
+      layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l.diffId, size: (await stat(l.file)).size });
+    }
+    const config = await put(JSON.stringify({
+      architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z', config: o.config,
+      rootfs: { type: 'layers', diff_ids: o.layers.map((l) => l.diffId) },
+    }));
+    const manifest = await put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: layerDescs }));
+    const tag = o.name.slice(o.name.lastIndexOf(':') + 1);
+    await writeFile(path.join(work, 'index.json'), JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': o.name, 'org.opencontainers.image.ref.name': tag } }],
+    }));
+    await writeFile(path.join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await run('tar', [...TAR_FLAGS, '-C', work, '-cf', `${o.out}.tmp`, '.']);
+    await rename(`${o.out}.tmp`, o.out);
+    return o.out;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 /** Builds every layer afresh and writes the archive (for small images). */
 export async function buildArchive(name: string, layers: Layer[], config: Record<string, unknown>, out: string): Promise<string> {
   const work = await mkdtemp(`${out}-layers-`);
