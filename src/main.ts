@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// listener-operator: `crd`, `run controller`, `run node`. Parses the configuration once, then hands
+// listener-operator: `crd`, `run controller`, `run node`, `olm-deployer`. Parses the configuration once, then hands
 // every component to one lifecycle (cli/manager.ts): started in order, stopped in reverse on
 // SIGTERM/SIGINT, and any failure, at start or later, ends the process non-zero with one line.
 import { hostname } from 'node:os';
@@ -10,6 +10,7 @@ import { Manager, type Component } from './cli/manager.ts';
 import { metricsFor } from './cli/metrics.ts';
 import { httpComponent } from './cli/components.ts';
 import { controllerComponents } from './cli/controller-components.ts';
+import { runOlmDeployer } from './cli/olm-deployer.ts';
 import { crdsYaml } from './crd/index.ts';
 import { identityService } from './csi/identity.ts';
 import { nodeService } from './csi/node-service.ts';
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     process.stdout.write(crdsYaml());
     return 0;
   }
+  if (cfg.mode === 'olm-deployer') return runOlmDeployer(cfg, termination());
   const logs = Logs.console(cfg.telemetry.console);
   const rootLog = logs.for('listener_operator');
   // The one line of a fatal error reaches stderr even when the console log is off.
