@@ -2,7 +2,9 @@
 // deployed from our Helm chart (as Pods from locally assembled images, see test/support/e2e-operator.ts), and a Pod
 // that asks for exposure through a listener volume. It shows the Listener's addresses, the files
 // the CSI driver wrote into the Pod's volume, and an HTTP request reaching the Pod through them.
-// Everything is torn down at the end. Traffic stays on this machine (the node's own dummy IP).
+// Everything is torn down at the end; with `--keep` (npm run demo -- --keep) the cluster stays up,
+// with its kubeconfig printed, until Ctrl-C or SIGTERM. Traffic stays on this machine (the node's
+// own IP).
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startCluster, type Cluster } from '../test/support/cluster.ts';
@@ -14,7 +16,22 @@ import { KubeClient } from '../src/k8s/client.ts';
 import { LISTENERS, NAMESPACES, PODS, SERVICES, at } from '../src/k8s/resources.ts';
 import type { ListenerStatus } from '../src/crd/index.ts';
 
+const keep = process.argv.slice(2).includes('--keep');
+const unknown = process.argv.slice(2).filter((a) => a !== '--keep');
+if (unknown.length > 0) {
+  console.error(`unknown argument(s): ${unknown.join(' ')}; usage: npm run demo [-- --keep]`);
+  process.exit(2);
+}
+
 const say = (s: string): void => { console.log(`\n▶ ${s}`); };
+
+/** Resolves on Ctrl-C or SIGTERM (installed only while the kept cluster waits). */
+function termination(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => { resolve('SIGINT'); });
+    process.once('SIGTERM', () => { resolve('SIGTERM'); });
+  });
+}
 const progress = (l: string): void => { console.log(`  ${l}`); };
 
 let cluster: Cluster | undefined;
@@ -65,6 +82,17 @@ try {
   say(`reaching the Pod at the address its own files name: GET ${url}`);
   const answer = await httpGetOk(url);
   console.log(`  HTTP ${answer.status}: ${answer.body.trim()}  (the Pod serves its own name)`);
+  if (keep) {
+    const kubectl = path.join(cluster.binDir, 'kubectl');
+    say('the demo cluster stays up (--keep). In another terminal:');
+    console.log(`  export KUBECONFIG=${cluster.kubeconfig}`);
+    console.log(`  ${kubectl} get listeners,services,pods -A`);
+    console.log(`  ${path.join(cluster.binDir, 'helm')} test listener-operator -n stackable-operators --logs`);
+    console.log(`  curl ${url}`);
+    say(`stop it with Ctrl-C here, or: kill ${process.pid}   (everything it started is removed)`);
+    const signal = await termination();
+    say(`${signal} received`);
+  }
 } finally {
   say('tearing everything down');
   client?.close();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// listener-operator: `crd`, `run controller`, `run node`. Parses the configuration once, then hands
+// listener-operator: `crd`, `run controller`, `run node`, `olm-deployer`. Parses the configuration once, then hands
 // every component to one lifecycle (cli/manager.ts): started in order, stopped in reverse on
 // SIGTERM/SIGINT, and any failure, at start or later, ends the process non-zero with one line.
 import { hostname } from 'node:os';
@@ -12,6 +12,7 @@ import { startTelemetry, type Telemetry } from './cli/telemetry/index.ts';
 import type { Registry } from 'prom-client';
 import { httpComponent } from './cli/components.ts';
 import { controllerComponents } from './cli/controller-components.ts';
+import { runOlmDeployer } from './cli/olm-deployer.ts';
 import { crdsYaml } from './crd/index.ts';
 import { identityService } from './csi/identity.ts';
 import { nodeService } from './csi/node-service.ts';
@@ -118,6 +119,7 @@ async function main(): Promise<number> {
     process.stdout.write(crdsYaml());
     return 0;
   }
+  if (cfg.mode === 'olm-deployer') return runOlmDeployer(cfg, termination());
   const onConsole = consoleDestination(cfg.telemetry.console);
   // Problems of the log files themselves go to the console only (never into the files).
   const consoleLog = new Logs([onConsole]).for('listener_operator');

@@ -10,6 +10,7 @@ import { LISTENER_CLASS_PRESETS, type ListenerClassPreset as Preset } from '../c
 import { parseHostPort } from '../util/host-port.ts';
 import { VERSION } from '../version.ts';
 import { parseDuration } from './duration.ts';
+import { addOlmDeployerCommand, type OlmDeployerConfig } from './olm-config.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { parseLogDirectives, type LogDirectives } from './log-directives.ts';
 
@@ -66,7 +67,7 @@ export interface NodeConfig extends CommonConfig {
   nodeName: string;
 }
 
-export type Config = ControllerConfig | NodeConfig | { mode: 'crd' };
+export type Config = ControllerConfig | NodeConfig | OlmDeployerConfig | { mode: 'crd' };
 
 /** What parsing decided: a config to run, or output to print and an exit code. */
 export type ParseOutcome = { kind: 'run'; config: Config } | { kind: 'exit'; code: number; stdout: string; stderr: string };
@@ -285,6 +286,7 @@ function buildProgram(onConfig: (c: Config) => void): Command {
     .version(VERSION)
     .showHelpAfterError(false);
   program.command('crd').description('print the CustomResourceDefinitions as YAML').action(() => { onConfig({ mode: 'crd' }); });
+  addOlmDeployerCommand(program, onConfig);
   const run = program.command('run').description('run one of the two services; its flags may come before or after the mode')
     .configureHelp({ showGlobalOptions: true });
   for (const o of sharedOptions()) run.addOption(o);
@@ -318,7 +320,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): ParseOutcome 
     process.env = saved;
   }
   if (config === undefined) return { kind: 'exit', code: 2, stdout: '', stderr: program.helpInformation() };
-  const otlp = config.mode === 'crd' ? undefined : otlpSettingsError(config.telemetry, effectiveEnv(env));
+  const otlp = config.mode === 'crd' || config.mode === 'olm-deployer' ? undefined : otlpSettingsError(config.telemetry, effectiveEnv(env));
   if (otlp !== undefined) return { kind: 'exit', code: 1, stdout: '', stderr: `error: ${otlp}\n` };
   return { kind: 'run', config: Object.freeze(config) };
 }

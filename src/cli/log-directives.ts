@@ -20,12 +20,14 @@ export const LOG_TARGETS = [
   'listener_operator::webhook', // the conversion webhook and its certificates
   'listener_operator::maintenance', // CRD maintenance, end-of-support checks
   'listener_operator::http', // health and metrics
+  'listener_operator::olm_deployer', // the olm-deployer command
 ] as const;
 export type LogTarget = (typeof LOG_TARGETS)[number];
 
 /** Upstream's crate names (Rust module paths) and the component of ours that does their work. */
 const TARGET_ALIASES: Readonly<Record<string, string>> = {
   stackable_listener_operator: 'listener_operator',
+  stackable_listener_operator_olm_deployer: 'listener_operator::olm_deployer',
   'stackable_listener_operator::listener_controller': 'listener_operator::controller',
   'stackable_listener_operator::csi_server': 'listener_operator::csi',
   stackable_operator: 'listener_operator::kube',

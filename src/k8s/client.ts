@@ -324,10 +324,14 @@ export class KubeClient {
     return this.request<T>('create', 'POST', resourcePath({ ...r, name: undefined }), { ...o, body });
   }
 
-  /** Server-side apply (JSON is YAML) with the given field manager. */
-  apply<T>(r: ResourceRef, body: unknown, fieldManager: string, force = false, o: CallOptions = {}): Promise<T> {
+  /**
+   * Server-side apply (JSON is YAML) with the given field manager; `dryRun`: the API server
+   * validates and admits it but persists nothing.
+   */
+  apply<T>(r: ResourceRef, body: unknown, fieldManager: string, force = false, o: CallOptions & { dryRun?: boolean } = {}): Promise<T> {
+    const { dryRun, ...call } = o;
     return this.request<T>('apply', 'PATCH', resourcePath(r), {
-      ...o, body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: force ? true : undefined },
+      ...call, body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: force ? true : undefined, dryRun: dryRun === true ? 'All' : undefined },
     });
   }
 

@@ -4,10 +4,13 @@
 // when it misses anything listed, and when a call in src/ uses a resource or verb not listed here.
 // Add a row in the same change as the call that needs it.
 
-/** RBAC verbs, as the API server authorizes requests (server-side apply is `patch`, and also `create` when it creates). */
-export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete';
+/**
+ * RBAC verbs, as the API server authorizes requests (server-side apply is `patch`, and also
+ * `create` when it creates); `use` is checked by OpenShift's SCC admission.
+ */
+export type RbacVerb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete' | 'use';
 
-export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner';
+export type Component = 'controller' | 'csi-controller' | 'csi-node' | 'external-provisioner' | 'pods' | 'olm-deployer' | 'helm-test';
 
 export interface Permission {
   /** API group; '' is the core group. */
@@ -27,9 +30,14 @@ export interface Permission {
   /**
    * Set when the chart grants it only with some values: `crd-maintenance` while
    * maintenance.customResourceDefinitions.maintain is true, `cluster-domain-detection` while
-   * kubernetesClusterDomain is unset.
+   * kubernetesClusterDomain is unset, `openshift` where the API has security.openshift.io/v1.
    */
-  grantedWhen?: 'crd-maintenance' | 'cluster-domain-detection';
+  grantedWhen?: 'crd-maintenance' | 'cluster-domain-detection' | 'openshift';
+  /**
+   * Set when the chart grants it on named objects only (RBAC resourceNames): which ones. The RBAC
+   * test accepts resourceNames on this row alone, and only naming exactly these objects.
+   */
+  onlyNamed?: 'the chart\'s SecurityContextConstraints';
 }
 
 export const PERMISSIONS: readonly Permission[] = [
@@ -67,6 +75,25 @@ export const PERMISSIONS: readonly Permission[] = [
     group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], who: 'controller', why: 'leader election (--leader-elect)',
     notGranted: 'the chart runs one controller replica with the Recreate strategy and leaves --leader-elect off',
   },
+
+  // OpenShift: both Pods run under SecurityContextConstraints of their own (the chart's).
+  {
+    group: 'security.openshift.io', resource: 'securitycontextconstraints', verbs: ['use'], who: 'pods',
+    why: 'OpenShift admits the node Pod (hostPaths, root without capabilities) and the controller Pod (non-root) under their own SecurityContextConstraints',
+    notInCode: 'checked by OpenShift\'s SCC admission when the Pods are created, never requested',
+    grantedWhen: 'openshift', onlyNamed: 'the chart\'s SecurityContextConstraints',
+  },
+
+  // The OLM deployer (`olm-deployer`): it also applies every manifest of its bundle, whatever their
+  // kinds; those permissions come with the bundle (its ClusterServiceVersion), not from this chart.
+  {
+    group: 'apps', resource: 'deployments', verbs: ['list'], who: 'olm-deployer',
+    why: 'its own Deployment (owned by the ClusterServiceVersion): the env, resources and tolerations it hands on, and the owner of what it applies',
+    notGranted: 'the OLM deployer runs under the ServiceAccount its bundle gives it, not the chart\'s',
+  },
+
+  // The chart's `helm test` check (src/cli/chart-tests.ts), as the operator's ServiceAccount.
+  { group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get'], who: 'helm-test', why: 'whether the kubelet of the Node the check runs on has registered the driver' },
 
   // CSI controller service: CreateVolume (contract, "CreateVolume")
   { group: '', resource: 'persistentvolumeclaims', verbs: ['get'], who: 'csi-controller', why: 'the PVC\'s annotations choose the listener' },

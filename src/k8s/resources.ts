@@ -19,6 +19,10 @@ export const ENDPOINTS: Kind = { group: '', version: 'v1', plural: 'endpoints' }
 export const CRDS: Kind = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
 export const NAMESPACES: Kind = { group: '', version: 'v1', plural: 'namespaces' };
 export const LEASES: Kind = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' };
+/** Only the chart's `helm test` check (src/cli/chart-tests.ts). */
+export const CSI_NODES: Kind = { group: 'storage.k8s.io', version: 'v1', plural: 'csinodes' };
+/** Only the OLM deployer: its own Deployment. */
+export const DEPLOYMENTS: Kind = { group: 'apps', version: 'v1', plural: 'deployments' };
 
 export function at(kind: Kind, namespace: string | undefined, name?: string, subresource?: string): ResourceRef {
   return { ...kind, namespace, name, subresource };

@@ -412,7 +412,7 @@ test('pinned versions agree: the provisioner image is the external-provisioner t
   assert.equal(values.csiProvisioner.externalProvisioner.image.tag, pinned);
   const lock = JSON.parse(await readFile(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const node = lock.packages['node_modules/node']?.version;
-  const dockerfile = await readFile(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const dockerfile = await readFile(path.join(ROOT, 'docker', 'Dockerfile'), 'utf8');
   assert.equal(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1], node, 'Dockerfile NODE_VERSION = the pinned node dev dependency');
 });
 

@@ -1,96 +1,93 @@
-// The container image without a container engine: the Dockerfile's runtime stage is assembled on
-// disk from its COPY lines (dist/ from `npm run build`'s compiler run, proto/ and package.json
-// from the build context, the dependencies from node_modules), and its ENTRYPOINT runs there.
+// The container image without a container engine: docker/Dockerfile read as data, and the image
+// the e2e tier and `npm run dev` assemble from it (test/support/operator-image.ts: its runtime
+// stage carried out as written) unpacked and its ENTRYPOINT run.
 // What this cannot check (a real `docker build`: base image, npm ci --omit=dev) is listed in
 // docs/packaging.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { stampBuild } from '../../scripts/stamp-build.ts';
 import { readBuildInfo } from '../../src/cli/build-info.ts';
 import { crdsYaml } from '../../src/crd/index.ts';
-import { OPERATOR_ENTRYPOINT, OPERATOR_ENV } from '../support/images.ts';
+import { readDockerfile, runtimeStage, type Stage } from '../support/dockerfile.ts';
+import { e2eImagesDir, layerCacheOf } from '../support/images.ts';
+import { assembleOperatorImage } from '../support/operator-image.ts';
 
 const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
-interface Stage { name: string | undefined; lines: string[] }
-
-async function dockerfileStages(): Promise<Stage[]> {
-  const text = (await readFile(path.join(ROOT, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ');
-  const stages: Stage[] = [];
-  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
-    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?$/i.exec(line);
-    if (from !== null) stages.push({ name: from[1], lines: [] });
-    else stages.at(-1)?.lines.push(line);
-  }
-  return stages;
-}
-
-test('the Dockerfile: three stages, build tools only before the last, a non-shell entrypoint', async () => {
-  const stages = await dockerfileStages();
+test('docker/Dockerfile: three stages, build tools only before the last, a non-shell entrypoint', async () => {
+  const { stages } = await readDockerfile();
   assert.deepEqual(stages.map((s) => s.name), ['build', 'deps', undefined]);
+  const lines = (s: Stage | undefined): string[] => (s?.instructions ?? []).map((i) => `${i.op} ${i.args}`);
   const [build, deps, runtime] = stages;
-  assert.ok(build?.lines.some((l) => /^RUN npm ci\b/.test(l)) === true && build.lines.includes('RUN npm run build'), 'build: npm ci, npm run build');
-  assert.ok(deps?.lines.some((l) => /^RUN npm ci\b.*--omit=dev/.test(l)) === true, 'deps: production dependencies only');
-  const final = runtime?.lines ?? [];
-  assert.ok(final.includes(`ENTRYPOINT ${JSON.stringify(OPERATOR_ENTRYPOINT).replaceAll(',', ', ')}`), 'exec-form ENTRYPOINT running the CLI, as the e2e image has it');
-  assert.ok(final.includes(`ENV ${OPERATOR_ENV.join(' ')}`), 'the environment the e2e image has');
+  assert.ok(lines(build).some((l) => /^RUN npm ci\b/.test(l)) && lines(build).includes('RUN npm run build'), 'build: npm ci, npm run build');
+  assert.ok(lines(deps).some((l) => /^RUN npm ci\b.*--omit=dev/.test(l)), 'deps: production dependencies only');
+  const final = lines(runtime);
+  // What the image assembler (test/support/operator-image.ts) makes of it: it carries the stage out as written.
+  const rt = runtimeStage(stages);
+  assert.equal(rt.entrypoint[0], 'node', 'exec-form ENTRYPOINT running the CLI with node');
+  assert.equal(rt.entrypoint.at(-1), '/app/dist/main.js');
+  assert.deepEqual(rt.env, ['NODE_ENV=production', 'MALLOC_ARENA_MAX=2']);
   assert.ok(final.every((l) => !/^RUN .*\b(npm (ci|install)|tsc|apt-get install)\b/.test(l)), 'nothing is built or installed in the runtime stage');
-  assert.ok(final.some((l) => /^USER \d+/.test(l)), 'a numeric non-root default user');
-  // Everything copied from the build context gets past .dockerignore.
+  assert.match(rt.user ?? '', /^\d+(:\d+)?$/, 'a numeric non-root default user');
+  assert.notEqual(rt.user?.split(':')[0], '0');
+  // Everything copied from the build context gets past .dockerignore (at the context's root).
   const ignore = (await readFile(path.join(ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
-  const fromContext = stages.flatMap((s) => s.lines).filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+  const fromContext = stages.flatMap((s) => s.instructions).filter((i) => i.op === 'COPY' && !i.args.includes('--from=')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
   for (const src of fromContext) assert.ok(ignore.includes(`!${src}`) || ignore.includes(`!${src}/`), `.dockerignore lets ${src} through`);
+  // `docker build .` without -f finds no Dockerfile at the root to build a stale copy from.
+  assert.equal(existsSync(path.join(ROOT, 'Dockerfile')), false, 'docker/Dockerfile is the only build file');
 });
 
-/** Carries out the runtime stage's COPY lines into `root` (the image's filesystem). */
-async function assembleRuntime(runtime: string[], root: string, built: string): Promise<void> {
-  const workdir = /^WORKDIR\s+(\S+)$/m.exec(runtime.join('\n'))?.[1] ?? '/';
-  const inImage = (p: string): string => path.join(root, path.posix.resolve(workdir, p));
-  for (const line of runtime.filter((l) => l.startsWith('COPY '))) {
-    const words = line.split(/\s+/).slice(1);
-    const from = /^--from=(\S+)$/.exec(words[0] ?? '')?.[1];
-    const [src, dest] = from === undefined ? words : words.slice(1);
-    assert.ok(src !== undefined && dest !== undefined, line);
-    const target = inImage(dest.endsWith('/') ? path.posix.join(dest, path.posix.basename(src)) : dest);
-    await mkdir(path.dirname(target), { recursive: true });
-    if (from === 'deps') await symlink(path.join(ROOT, 'node_modules'), target); // (all dependencies here, not only production ones)
-    else if (from === 'build') await cp(path.join(built, path.posix.relative('/src', src)), target, { recursive: true });
-    else await cp(path.join(ROOT, src), target, { recursive: true });
-  }
+/** Unpacks a docker-archive's layers, in order, into `root` (the container's filesystem). */
+async function unpack(archive: string, root: string, work: string): Promise<{ Entrypoint: string[]; Env: string[]; WorkingDir: string; User: string }> {
+  await mkdir(work, { recursive: true });
+  await run('tar', ['-C', work, '-xf', archive]);
+  const [manifest] = JSON.parse(await readFile(path.join(work, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+  assert.ok(manifest !== undefined);
+  await mkdir(root, { recursive: true });
+  for (const layer of manifest.Layers) await run('tar', ['-C', root, '-xf', path.join(work, layer)]);
+  return (JSON.parse(await readFile(path.join(work, manifest.Config), 'utf8')) as { config: { Entrypoint: string[]; Env: string[]; WorkingDir: string; User: string } }).config;
 }
 
-test('the runtime stage assembled from the Dockerfile runs: crd, --version, the CSI protocol from proto/', async (t) => {
+test('the image assembled from docker/Dockerfile (as the e2e tier does) runs: crd, --version, the build stamp, the CSI protocol from proto/', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'image-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  // The build stage: `npm run build` is tsc -p tsconfig.build.json into dist/, and the build stamp.
-  const built = path.join(dir, 'build');
-  await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(built, 'dist')]);
-  const builtAt = await stampBuild(path.join(built, 'dist'));
+  const name = 'localhost/image-test:1';
+  const archive = path.join(dir, 'image.tar');
+  const before = Date.now();
+  await assembleOperatorImage({ name, out: archive, layerCache: layerCacheOf(e2eImagesDir()) });
+  const root = path.join(dir, 'rootfs');
+  const config = await unpack(archive, root, path.join(dir, 'archive'));
+  const runtime = runtimeStage((await readDockerfile()).stages);
+  assert.deepEqual(config.Entrypoint, runtime.entrypoint, 'the Dockerfile\'s ENTRYPOINT');
+  assert.equal(config.WorkingDir, runtime.workdir);
+  assert.equal(config.User, runtime.user);
+  for (const e of runtime.env) assert.ok(config.Env.includes(e), `ENV ${e}`);
 
-  // The runtime stage: its WORKDIR and COPY lines.
-  const runtime = (await dockerfileStages()).at(-1)?.lines ?? [];
-  const root = path.join(dir, 'image');
-  await assembleRuntime(runtime, root, built);
-  const entry = JSON.parse(/^ENTRYPOINT\s+(\[.*\])$/m.exec(runtime.join('\n'))?.[1] ?? '[]') as string[];
+  // The entrypoint, run on this host with the image's files (its Node.js is this one).
+  const entry = config.Entrypoint;
   assert.equal(entry[0], 'node');
   const main = path.join(root, entry.at(-1) ?? '');
-  const cli = (args: string[]): Promise<{ stdout: string }> => run(process.execPath, [...entry.slice(1, -1), main, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
-
+  const cli = (args: string[]): Promise<{ stdout: string }> => run(path.join(root, 'usr', 'local', 'bin', 'node'), [...entry.slice(1, -1), main, ...args], { cwd: root, env: { PATH: '/usr/bin:/bin' } });
   const { stdout: crds } = await cli(['crd']);
   assert.equal(crds, crdsYaml(), 'the image prints the CRDs');
   // The build time the end-of-support check counts from, stamped next to the compiled modules.
-  assert.equal(readBuildInfo(pathToFileURL(path.join(path.dirname(main), 'build-info.json'))).builtAtMs, Date.parse(builtAt), 'the image carries the build stamp');
+  const builtAt = readBuildInfo(pathToFileURL(path.join(path.dirname(main), 'build-info.json'))).builtAtMs ?? 0;
+  assert.ok(builtAt >= before - 1000 && builtAt <= Date.now(), 'the image carries the build stamp of this build');
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal((await cli(['--version'])).stdout.trim(), pkg.version);
   // The CSI protocol definition is loaded at run time from proto/ next to dist/.
   const loader = path.join(path.dirname(main), 'csi', 'proto', 'load.js');
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(loader)}); console.log(Object.keys(m.loadCsiProto().csi.v1.Node.service).join(','))`], { cwd: root });
   assert.match(stdout, /NodePublishVolume/);
+  // Only the production dependencies.
+  assert.ok(!existsSync(path.join(root, 'app', 'node_modules', 'typescript')), 'no dev dependency in the image');
+  assert.ok(existsSync(path.join(root, 'app', 'node_modules', '@grpc', 'grpc-js')));
 });

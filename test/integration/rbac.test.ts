@@ -27,6 +27,7 @@ import { CsiClient, claimVolume, createPod, createPvc, publishRequest, type Test
 import { ANNOTATION_LISTENER_CLASS, DRIVER_NAME, TOPOLOGY_KEY_HOSTNAME } from '../../src/constants.ts';
 import { createClass, createListener, createNode, createPinnedPv, waitEvent, waitService, waitStatus } from '../support/listeners.ts';
 import { requiredPermissions, serviceAccountToken, startRecordingProxy, writeTokenKubeconfig } from '../support/rbac.ts';
+import { driverRegistration } from '../../src/cli/chart-tests.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const STORAGE_CLASSES = { group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses' };
@@ -35,17 +36,25 @@ const MAIN = path.join(ROOT, 'src', 'main.ts');
 
 // ---- 1. the chart against the table --------------------------------------------------------------
 
-function ruleKeys(o: K8sObject, rule: RbacRule): string[] {
-  assert.equal(rule.resourceNames, undefined, `${o.kind} ${o.metadata.name}: resourceNames are not expected here`);
+/** The permission keys a rule grants; resourceNames only on the rows that say so (onlyNamed), naming exactly those objects. */
+function ruleKeys(r: Rendered, o: K8sObject, rule: RbacRule): string[] {
   const keys = (rule.apiGroups ?? []).flatMap((g) => (rule.resources ?? []).flatMap((res) => rule.verbs.map((v) => {
     assert.ok(g !== '*' && res !== '*' && v !== '*', `${o.kind} ${o.metadata.name}: no wildcards`);
     return permissionKey(g, res, v);
   })));
+  if (rule.resourceNames !== undefined) {
+    for (const k of keys) {
+      const row = PERMISSIONS.find((p) => permissionKeys([p]).has(k));
+      assert.ok(row?.onlyNamed !== undefined, `${o.kind} ${o.metadata.name}: resourceNames on ${k}, whose row in src/k8s/permissions.ts is not onlyNamed`);
+    }
+    // Today the one such row: the chart's SecurityContextConstraints, and no other object.
+    assert.deepEqual([...rule.resourceNames].sort(), r.all('SecurityContextConstraints').map((x) => x.metadata.name).sort(), `${o.kind} ${o.metadata.name}: resourceNames are the chart's SecurityContextConstraints`);
+  }
   return keys;
 }
 
 function grantedKeys(r: Rendered): Set<string> {
-  return new Set([...r.all('ClusterRole'), ...r.all('Role')].flatMap((o) => (o as K8sObject & { rules: RbacRule[] }).rules.flatMap((rule) => ruleKeys(o, rule))));
+  return new Set([...r.all('ClusterRole'), ...r.all('Role')].flatMap((o) => (o as K8sObject & { rules: RbacRule[] }).rules.flatMap((rule) => ruleKeys(r, o, rule))));
 }
 
 const difference = (a: Set<string>, b: Set<string>): string[] => [...a].filter((k) => !b.has(k)).sort();
@@ -57,13 +66,14 @@ function explain(keys: string[], rows: readonly Permission[]): string {
   }).join('\n');
 }
 
-/** The rows the chart grants with these values (see Permission.grantedWhen). */
-function grantedRows(values: Record<string, unknown>): Permission[] {
+/** The rows the chart grants with these values (see Permission.grantedWhen), on OpenShift or elsewhere. */
+function grantedRows(values: Record<string, unknown>, openshift: boolean): Permission[] {
   const maintain = (values.maintenance as { customResourceDefinitions?: { maintain?: boolean } } | undefined)?.customResourceDefinitions?.maintain !== false;
   const detect = typeof values.kubernetesClusterDomain !== 'string' || values.kubernetesClusterDomain === '';
   return PERMISSIONS.filter((p) => p.notGranted === undefined
     && (p.grantedWhen !== 'crd-maintenance' || maintain)
-    && (p.grantedWhen !== 'cluster-domain-detection' || detect));
+    && (p.grantedWhen !== 'cluster-domain-detection' || detect)
+    && (p.grantedWhen !== 'openshift' || openshift));
 }
 
 test('the chart\'s RBAC grants exactly what the code and the sidecars need', async () => {
@@ -71,10 +81,15 @@ test('the chart\'s RBAC grants exactly what the code and the sidecars need', asy
     {}, { serviceAccount: { create: false, name: 'sa' } }, { fullnameOverride: 'x' },
     { maintenance: { customResourceDefinitions: { maintain: false } } }, { kubernetesClusterDomain: 'example.internal' },
   ];
-  for (const values of valueSets) {
-    const r = await renderChart(values);
+  // Each also as OpenShift renders it (the API has security.openshift.io/v1).
+  for (const [values, openshift] of [...valueSets.map((v) => [v, false] as const), ...valueSets.map((v) => [v, true] as const)]) {
+    const r = await renderChart(values, { apiVersions: openshift ? ['security.openshift.io/v1'] : [], tests: true });
     const granted = grantedKeys(r);
-    const expected = new Set([...permissionKeys(grantedRows(values)), ...permissionKeys(SIDECAR_PERMISSIONS)]);
+    // The `helm test` hooks are Pods only (`helm test --logs` reads every test hook's Pod logs), and run as the operator's ServiceAccount.
+    const hooks = r.objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] !== undefined);
+    assert.deepEqual([...new Set(hooks.map((o) => o.kind))], ['Pod']);
+    for (const h of hooks) assert.equal((h as unknown as { spec: { serviceAccountName: string } }).spec.serviceAccountName, r.workload('Deployment').spec.template.spec.serviceAccountName);
+    const expected = new Set([...permissionKeys(grantedRows(values, openshift)), ...permissionKeys(SIDECAR_PERMISSIONS)]);
     const extra = difference(granted, expected);
     const missing = difference(expected, granted);
     assert.deepEqual(extra, [], `the chart grants permissions no code needs:\n${extra.join('\n')}`);
@@ -381,6 +396,8 @@ test('the operator and its provisioner run as the chart\'s ServiceAccount with t
       spec: { drivers: [{ name: DRIVER_NAME, nodeID: nodeName, topologyKeys: [TOPOLOGY_KEY_HOSTNAME] }] },
     });
     t.after(async () => { await admin.delete(at(CSI_NODES, undefined, nodeName)).catch(() => undefined); });
+    // The chart's `helm test` check runs as this ServiceAccount too.
+    assert.match(JSON.stringify(await driverRegistration(sa, nodeName, DRIVER_NAME)), /registered with its kubelet/);
     // Claims of a Pod bound to the Node; the scheduler's part (the selected Node) done by hand.
     const claims = { 'web-ci': `${ns}-ci`, 'web-np': `${ns}-np` };
     const pvcs = await Promise.all(Object.entries(claims).map(([name, cls]) => createPvc(admin, ns, name, { annotations: { [ANNOTATION_LISTENER_CLASS]: cls, 'volume.kubernetes.io/selected-node': nodeName } })));
@@ -425,7 +442,7 @@ test('the operator and its provisioner run as the chart\'s ServiceAccount with t
   const granted = grantedKeys(r);
   assert.deepEqual(difference(used, granted), [], 'used permissions the chart does not grant');
   // Every row of our code's table was exercised, but for what the run cannot reach.
-  const rows = grantedRows(values).filter((p) => p.notInCode === undefined);
+  const rows = grantedRows(values, false).filter((p) => p.notInCode === undefined);
   assert.deepEqual(difference(permissionKeys(rows), used), [], 'permissions of the code that the scenario did not exercise');
   const unused = difference(granted, used);
   t.diagnostic(`permissions used as the ServiceAccount (${used.size}): ${[...used].sort().join(' ')}`);

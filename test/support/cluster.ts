@@ -285,8 +285,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   }
 }
 
-/** Runs kubectl (built with the control plane) against a cluster. */
-export async function kubectl(cluster: Cluster, args: string[], input?: string): Promise<string> {
+/** Runs kubectl (built with the control plane) against a cluster; `input` on its stdin. */
+export async function kubectl(cluster: Pick<Cluster, 'binDir' | 'kubeconfig'>, args: string[], input?: string): Promise<string> {
   if (input === undefined) {
     const { stdout } = await run(path.join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfig}`, ...args]);
     return stdout;

@@ -1,27 +1,27 @@
 // Our operator on the e2e node, installed from our Helm chart (deploy/helm/listener-operator)
 // exactly as a user installs it, its workloads running as Pods on the node from locally assembled
-// images (images.ts): the chart is rendered by the pinned helm and every object applied, CRDs,
-// CSIDriver, StorageClass, ServiceAccount, RBAC, Service, the controller Deployment (run controller
-// + csi-provisioner) and the node DaemonSet (run node + the registration sidecar).
-// Values set: kubeletDir (the node's), preset stable-nodes, and the two sidecar images: the
-// pinned csi-provisioner build, and the registration stand-in (registrar.ts), because the real
-// csi-node-driver-registrar cannot be fetched here. The operator image keeps the chart's default
-// name, localhost/listener-operator:<appVersion>, assembled as the Dockerfile's runtime stage.
+// images (images.ts): `helm upgrade --install` with the pinned helm, so the release exists for
+// `helm upgrade` and `helm test` (CSIDriver, StorageClass, ServiceAccount, RBAC, Service, the
+// controller Deployment (run controller + csi-provisioner) and the node DaemonSet (run node + the
+// registration sidecar); the controller then installs the CRDs).
+// Values set (the node values file, NODE_VALUES): kubeletDir (the node's), preset stable-nodes,
+// and the two sidecar images: the pinned csi-provisioner build, and the registration stand-in
+// (registrar.ts), because the real csi-node-driver-registrar cannot be fetched here. The operator
+// image keeps the chart's default name, localhost/listener-operator:<appVersion>, assembled from
+// docker/Dockerfile.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Cluster } from './cluster.ts';
-import { kubectl } from './cluster.ts';
-import { CHART_DIR, renderChart } from './helm.ts';
-import { buildOperatorImages } from './images.ts';
+import { CHART_DIR, helm, renderChart } from './helm.ts';
+import { buildOperatorImages, e2eImagesDir } from './images.ts';
 import { eventually } from './k8s.ts';
 import type { TestNode } from './node.ts';
 import { KubeClient } from '../../src/k8s/client.ts';
 import { DRIVER_NAME } from '../../src/constants.ts';
 
 export const OPERATOR_NAMESPACE = 'stackable-operators';
-const RELEASE = 'listener-operator';
-const FIELD_MANAGER = 'listener-operator-e2e';
+/** The release name of the building guide's `helm upgrade listener-operator ...`. */
+export const RELEASE = 'listener-operator';
 
 /** What the e2e test files need to know, written as JSON to `stateFile`. */
 export interface E2eState {
@@ -35,6 +35,14 @@ export interface E2eState {
   /** kubelet's podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log */
   podLogsDir: string;
   operatorNamespace: string;
+  /** The Helm release (in operatorNamespace). */
+  release: string;
+  /** What this node needs the chart to be told (kubeletDir, preset, sidecar images), as a values file. */
+  valuesFile: string;
+  /** The operator image the release runs. */
+  operatorImage: string;
+  /** containerd's socket on the node. */
+  containerdSocket: string;
   /** The chart's workloads: name and Pod selector labels. */
   deployment: { name: string; selector: Record<string, string> };
   daemonSet: { name: string; selector: Record<string, string> };
@@ -60,6 +68,30 @@ export async function waitWorkloadPod(client: KubeClient, namespace: string, lab
   }, timeoutMs);
 }
 
+interface ImagePod { metadata: { name: string; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; image: string; imageID: string; ready: boolean }[] } }
+
+/** Waits until the workload has exactly one Pod, Ready, whose container `container` runs `image`. */
+export async function waitWorkloadImage(client: KubeClient, ns: string, selector: Record<string, string>, container: string, image: string): Promise<ImagePod> {
+  const timeoutMs = 180_000;
+  const labelSelector = selectorOf(selector);
+  return eventually(`a Ready Pod (${labelSelector}) whose ${container} runs ${image}`, async () => {
+    const pods = (await client.list<ImagePod>({ group: '', version: 'v1', plural: 'pods', namespace: ns }, { labelSelector })).items.filter((p) => p.metadata.deletionTimestamp === undefined);
+    const [p] = pods;
+    const c = p?.spec.containers.find((x) => x.name === container);
+    const ready = p?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+    if (pods.length === 1 && p !== undefined && c?.image === image && ready) return p;
+    throw new Error(pods.map((x) => `${x.metadata.name}: ${x.spec.containers.map((y) => y.image).join(',')} ${JSON.stringify(x.status?.containerStatuses?.map((st) => st.ready) ?? [])}`).join('; ') || 'no Pod');
+  }, timeoutMs, 50);
+}
+
+/** Waits until the kubelet of `node` lists the driver in its CSINode. */
+export async function waitDriverRegistered(client: KubeClient, node: string, timeoutMs = 90_000): Promise<void> {
+  await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node})`, async () => {
+    const n = await client.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node });
+    return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
+  }, timeoutMs, 50);
+}
+
 /** The log a container of a Pod wrote (kubelet's files on this host), all restarts. */
 export async function containerLog(podLogsDir: string, namespace: string, pod: PodObj, container: string): Promise<string> {
   const dir = path.join(podLogsDir, `${namespace}_${pod.metadata.name}_${pod.metadata.uid}`, container);
@@ -73,35 +105,34 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   const t0 = Date.now();
   const appVersion = /^appVersion:\s*"?([^"\s]+)"?/m.exec(await readFile(path.join(CHART_DIR, 'Chart.yaml'), 'utf8'))?.[1] ?? '';
   const provisionerVersion = /external-provisioner\/v6 v(\S+)/.exec(await readFile(path.join(import.meta.dirname, '..', '..', 'tools', 'csi', 'go.mod'), 'utf8'))?.[1] ?? 'dev';
-  const cache = path.join(process.env.LISTENER_OPERATOR_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'listener-operator'), 'e2e-images');
-  const images = await buildOperatorImages(cache, cluster.binDir, appVersion, `v${provisionerVersion}`, log);
+  const images = await buildOperatorImages(e2eImagesDir(), cluster.binDir, appVersion, `v${provisionerVersion}`, log);
   await node.importImages([images.operator.archive, images.provisioner.archive, images.registrar.archive]);
   log(`imported ${images.operator.name}, ${images.provisioner.repository}:${images.provisioner.tag}, ${images.registrar.repository}:${images.registrar.tag} (${Date.now() - t0} ms)`);
 
   const namespace = OPERATOR_NAMESPACE;
-  const chart = await renderChart({
+  const values = {
     kubeletDir: node.kubeletDir,
     preset: 'stable-nodes',
     csiProvisioner: { externalProvisioner: { image: { repository: images.provisioner.repository, tag: images.provisioner.tag } } },
     csiNodeDriver: { nodeDriverRegistrar: { image: { repository: images.registrar.repository, tag: images.registrar.tag } } },
-  }, { release: RELEASE, namespace });
+  };
+  const valuesFile = path.join(node.dir, 'node-values.yaml');
+  await writeFile(valuesFile, JSON.stringify(values, null, 2)); // JSON is YAML
+  const chart = await renderChart(values, { release: RELEASE, namespace });
   const deployment = chart.workload('Deployment');
   const daemonSet = chart.workload('DaemonSet');
 
   const client = await KubeClient.fromKubeconfig(cluster.kubeconfig);
   try {
-    await client.apply({ group: '', version: 'v1', plural: 'namespaces', name: namespace }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, FIELD_MANAGER, true);
-    await kubectl(cluster, ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--namespace', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: chart.objects }));
-    log(`chart installed: ${chart.objects.map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
+    const out = await helm(cluster.kubeconfig, ['upgrade', RELEASE, CHART_DIR, '--install', '--namespace', namespace, '--create-namespace', '-f', valuesFile]);
+    log(`helm upgrade --install: ${out.split('\n').filter((l) => /^(STATUS|REVISION):/.test(l)).join(', ')}`);
+    log(`chart installed: ${chart.objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] === undefined).map((o) => `${o.kind} ${o.metadata.name}`).join(', ')}`);
     const [controllerPod, nodePod] = await Promise.all([
       waitWorkloadPod(client, namespace, deployment.spec.selector.matchLabels, `Deployment ${deployment.metadata.name}`),
       waitWorkloadPod(client, namespace, daemonSet.spec.selector.matchLabels, `DaemonSet ${daemonSet.metadata.name}`),
     ]);
     // Ready when kubelet has registered the driver (the CSINode lists it).
-    await eventually(`kubelet registers ${DRIVER_NAME} (CSINode ${node.name})`, async () => {
-      const n = await client.getOptional<{ spec: { drivers: { name: string }[] | null } }>({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes', name: node.name });
-      return n?.spec.drivers?.some((d) => d.name === DRIVER_NAME) === true ? true : undefined;
-    }, 60_000);
+    await waitDriverRegistered(client, node.name, 60_000);
     log(`operator running: Pods ${controllerPod.metadata.name} and ${nodePod.metadata.name} Ready, driver registered with kubelet (${Date.now() - t0} ms)`);
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : String(e)}; kubelet's and containerd's logs in ${node.logDir}, the Pods' logs in ${node.podLogsDir}`, { cause: e });
@@ -112,6 +143,7 @@ export async function startOperator(cluster: Cluster, node: TestNode, opts: { lo
   const state: E2eState = {
     kubeconfig: cluster.kubeconfig, binDir: cluster.binDir, nodeName: node.name, nodeIp: node.ip, podCidr: '10.244.0.0/24',
     kubeletDir: node.kubeletDir, logDir: node.logDir, podLogsDir: node.podLogsDir, operatorNamespace: namespace,
+    release: RELEASE, valuesFile, operatorImage: images.operator.name, containerdSocket: node.containerdSocket,
     deployment: { name: deployment.metadata.name, selector: deployment.spec.selector.matchLabels },
     daemonSet: { name: daemonSet.metadata.name, selector: daemonSet.spec.selector.matchLabels },
   };

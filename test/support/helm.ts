@@ -97,13 +97,15 @@ async function withValuesFile<T>(values: object, fn: (file: string) => Promise<T
 }
 
 /**
- * `helm template <release> <chart> --namespace <ns> -f <values>`, parsed. `apiVersions` are the
- * extra kinds the cluster is said to serve (`--api-versions`, what `.Capabilities` sees).
+ * `helm template <release> <chart> --namespace <ns> -f <values>`, parsed; `apiVersions`: what the
+ * target API serves beyond the built-in ones (`--api-versions`, e.g. security.openshift.io/v1).
+ * Without the `helm test` hooks (as `helm install` creates the release) unless `tests`.
  */
-export async function renderChart(values: object, o: { release?: string; namespace?: string; apiVersions?: string[] } = {}): Promise<Rendered> {
+export async function renderChart(values: object, o: { release?: string; namespace?: string; apiVersions?: string[]; tests?: boolean } = {}): Promise<Rendered> {
   const yaml = await withValuesFile(values, async (file) => {
-    const extra = (o.apiVersions ?? []).flatMap((a) => ['--api-versions', a]);
-    const { stdout } = await run(helmPath(), ['template', o.release ?? 'listener-operator', CHART_DIR, '--namespace', o.namespace ?? 'stackable-operators', '-f', file, ...extra], { maxBuffer: 16 << 20 });
+    const apiVersions = (o.apiVersions ?? []).flatMap((v) => ['--api-versions', v]);
+    const tests = o.tests === true ? [] : ['--skip-tests'];
+    const { stdout } = await run(helmPath(), ['template', o.release ?? 'listener-operator', CHART_DIR, '--namespace', o.namespace ?? 'stackable-operators', '-f', file, ...apiVersions, ...tests], { maxBuffer: 16 << 20 });
     return stdout;
   });
   const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
@@ -114,6 +116,27 @@ export async function renderChart(values: object, o: { release?: string; namespa
     return found[0];
   };
   return { objects, yaml, all, get, workload: (kind, name) => get(kind, name) as unknown as Workload };
+}
+
+/** Helm's own directories, away from the user's (repositories, plugins, registry logins). */
+const HELM_HOMES = {
+  HELM_CACHE_HOME: path.join(tmpdir(), 'listener-helm', 'cache'),
+  HELM_CONFIG_HOME: path.join(tmpdir(), 'listener-helm', 'config'),
+  HELM_DATA_HOME: path.join(tmpdir(), 'listener-helm', 'data'),
+};
+
+/**
+ * Runs the pinned helm against the cluster of `kubeconfig` (through KUBECONFIG, as a user's shell
+ * has it, so the command line stays the one a user types); resolves with its output.
+ */
+export async function helm(kubeconfig: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(helmPath(), args, { maxBuffer: 16 << 20, timeout: timeoutMs, env: { ...process.env, ...HELM_HOMES, KUBECONFIG: kubeconfig } });
+    return stdout + stderr;
+  } catch (e) {
+    const o = e as { stdout?: string; stderr?: string };
+    throw new Error(`helm ${args.join(' ')} failed:\n${o.stdout ?? ''}${o.stderr ?? String(e)}`, { cause: e });
+  }
 }
 
 /** Runs `helm template` expecting it to fail; resolves with its stderr. */

@@ -23,8 +23,8 @@ export async function freshNamespace(t: TestContext, client: KubeClient, prefix 
   return name;
 }
 
-/** Polls `fn` until it returns a value other than undefined, or fails with the last reason. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+/** Polls `fn` (every `intervalMs`) until it returns a value other than undefined, or fails with the last reason. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -34,7 +34,7 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     } catch (e) {
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   const reason = last instanceof Error ? `: ${last.message}` : '';
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);

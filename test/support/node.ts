@@ -75,11 +75,15 @@ export interface TestNode {
   dir: string;
   /** kubelet --root-dir: the CSI plugin and registration sockets live under it. */
   kubeletDir: string;
+  /** containerd's socket (`ctr -a <socket> -n k8s.io ...`). */
+  containerdSocket: string;
   logDir: string;
   /** kubelet's podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log */
   podLogsDir: string;
-  /** Imports docker-archive tarballs into containerd's k8s.io namespace (for imagePullPolicy IfNotPresent/Never). */
+  /** Imports docker-archive or OCI layout tarballs into containerd's k8s.io namespace (for imagePullPolicy IfNotPresent/Never). */
   importImages(archives: string[]): Promise<void>;
+  /** The digests of the blobs in containerd's content store (what an OCI import may leave out). */
+  contentDigests(): Promise<Set<string>>;
   stop(): Promise<void>;
 }
 
@@ -559,7 +563,8 @@ export async function startNode(cluster: Cluster, opts: NodeOptions = {}): Promi
     const importImages = async (archives: string[]): Promise<void> => {
       for (const a of archives) await sh('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', a]);
     };
-    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, stop };
+    const contentDigests = async (): Promise<Set<string>> => new Set((await sh('ctr', ['-a', sock, '-n', 'k8s.io', 'content', 'ls', '-q'])).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('sha256:')));
+    return { name: NODE_NAME, ip: NODE_IP, dir, kubeletDir, containerdSocket: sock, logDir, podLogsDir: path.join(dir, 'pod-logs'), importImages, contentDigests, stop };
   } catch (e) {
     await stop();
     throw e;

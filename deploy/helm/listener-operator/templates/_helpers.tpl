@@ -55,6 +55,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* OpenShift: the SecurityContextConstraints of the node Pod and of the controller Pod (also the RBAC `use` rule's resourceNames). */}}
+{{- define "listener-operator.nodeScc" -}}
+{{ include "listener-operator.fullname" . }}-csi-node-driver
+{{- end }}
+{{- define "listener-operator.controllerScc" -}}
+{{ include "listener-operator.fullname" . }}-csi-provisioner
+{{- end }}
+
 {{/* The operator image (both workloads). */}}
 {{- define "listener-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
@@ -249,4 +257,70 @@ live as long as the Pod, as upstream's; a log collector (Vector, Fluent Bit) rea
 app.kubernetes.io/name: {{ include "listener-operator.appname" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: metrics
+{{- end }}
+
+{{/*
+`helm test` hooks (templates/tests): Pods only, since `helm test --logs` reads the logs of every
+test hook as a Pod's, after the run; so they stay after the run (for --logs) and are replaced by
+the next one.
+*/}}
+{{- define "listener-operator.testHook" -}}
+helm.sh/hook: test
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end }}
+
+{{/*
+The `helm test` Pods' labels: not the selector labels, so that no selector of the chart's (the
+workloads', the Service's) ever picks them up.
+*/}}
+{{- define "listener-operator.testPodLabels" -}}
+helm.sh/chart: {{ include "listener-operator.chart" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+The `helm test` Pods: placed as the node service's Pods (they need the driver on their Node), as
+the operator's ServiceAccount, as the image's unprivileged user (the "restricted" Pod Security
+Standard).
+*/}}
+{{- define "listener-operator.testPodSpec" -}}
+restartPolicy: Never
+serviceAccountName: {{ include "listener-operator.serviceAccountName" . }}
+securityContext:
+  runAsNonRoot: true
+  seccompProfile:
+    type: RuntimeDefault
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.csiNodeDriver.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.csiNodeDriver.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.csiNodeDriver.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- define "listener-operator.testContainer" -}}
+securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop:
+      - ALL
+resources:
+  requests:
+    cpu: 50m
+    memory: 64Mi
+  limits:
+    cpu: 200m
+    memory: 128Mi
 {{- end }}
