@@ -123,8 +123,9 @@ test('every metric the dashboard and the alert rules name is exposed by the real
   t.diagnostic(`${wanted.length} metric names in the dashboard and rules, all exposed (of ${exposed.size} series names): ${wanted.join(', ')}`);
 });
 
-test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY; the binary run with that environment writes upstream\'s files', async (t) => {
-  const r = await renderChart({ image: { repository: 'r' }, telemetry: { fileLog: { enabled: true, rotationPeriod: 'minutely', maxFiles: 3, level: 'debug' } } });
+/** The chart's file-log variables (both workloads), after checking where their files go. */
+async function chartFileLogEnv(values: object): Promise<Record<string, string>> {
+  const r = await renderChart(values);
   const env: Record<string, string> = {};
   for (const [kind, name] of [['Deployment', 'csi-controller-service'], ['DaemonSet', 'csi-node-service']] as const) {
     const w = r.workload(kind);
@@ -137,25 +138,38 @@ test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY
     assert.ok(w.spec.template.spec.volumes?.find((v) => v.name === mount.name)?.emptyDir !== undefined, `${name}: the log volume is an emptyDir`);
     Object.assign(env, vars);
   }
-  // The chart's variables, the directory where the emptyDir would be mounted.
+  return env;
+}
+
+test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY; the binary run with that environment writes upstream\'s files, and they rotate', async (t) => {
+  const env = await chartFileLogEnv({ image: { repository: 'r' }, telemetry: { fileLog: { enabled: true, rotationPeriod: 'minutely', maxFiles: 3, level: 'debug' } } });
+  // The chart's variables, the directory where the emptyDir would be mounted. The process's clock
+  // is shifted so that a minute boundary comes 2 s after its start: the minutely file rotates
+  // within the test, without waiting for the wall clock.
   const dir = await tempDir(t, 'file-log-');
+  const toBoundary = 60_000 - (Date.now() % 60_000);
   const op = spawnOperator(t, ['run', 'node', '--node-name=n1', '--http-address=127.0.0.1:0'], {
     KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${path.join(dir, 'csi.sock')}`,
     FILE_LOG_DIRECTORY: path.join(dir, 'logs'), FILE_LOG_ROTATION_PERIOD: env.FILE_LOG_ROTATION_PERIOD ?? '', FILE_LOG_MAX_FILES: env.FILE_LOG_MAX_FILES ?? '', FILE_LOG_LEVEL: env.FILE_LOG_LEVEL ?? '',
+    NODE_OPTIONS: `--import=${path.join(import.meta.dirname, '..', 'support', 'clock-offset.ts')}`,
+    LISTENER_TEST_CLOCK_OFFSET_MS: String(toBoundary - 2000),
   });
   await op.waitLog(/CSI server listening/, 'the CSI server');
   // A probe is logged at debug level only: FILE_LOG_LEVEL=debug must let it into the file.
   const csi = new CsiClient(path.join(dir, 'csi.sock'));
   t.after(() => { csi.close(); });
-  await csi.call('Identity', 'Probe', {});
-  const lines = await eventually('a log file with the start-up lines', async () => {
-    const files = (await readdir(path.join(dir, 'logs')).catch(() => [])).filter((f) => f.endsWith('.tracing-rs.json'));
-    if (files.length === 0) return undefined;
-    for (const f of files) assert.match(f, /^listener-operator\.\d{4}-\d\d-\d\d-\d\d-\d\d\.tracing-rs\.json$/);
-    const text = (await Promise.all(files.map((f) => readFile(path.join(dir, 'logs', f), 'utf8')))).join('');
-    return text.includes('CSI server listening') && text.includes('"level":"DEBUG"') ? text.trim().split('\n') : undefined;
-  });
+  const logFiles = async (): Promise<string[]> => (await readdir(path.join(dir, 'logs')).catch(() => [])).filter((f) => f.endsWith('.tracing-rs.json')).sort();
+  const files = await eventually('a second file, after the minute boundary', async () => {
+    await csi.call('Identity', 'Probe', {});
+    const f = await logFiles();
+    return f.length >= 2 ? f : undefined;
+  }, 30_000);
+  for (const f of files) assert.match(f, /^listener-operator\.\d{4}-\d\d-\d\d-\d\d-\d\d\.tracing-rs\.json$/);
+  const minuteOf = (f: string): number => Date.parse(`${f.slice('listener-operator.'.length, 'listener-operator.'.length + 10)}T${f.slice(29, 31)}:${f.slice(32, 34)}:00Z`);
+  assert.equal(minuteOf(files[1] ?? '') - minuteOf(files[0] ?? ''), 60_000, `consecutive minutes: ${files.join(', ')}`);
+  const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, 'logs', f), 'utf8')))).join('').trim().split('\n');
   for (const l of lines) assertTracingShape(JSON.parse(l));
+  assert.ok(lines.some((l) => l.includes('CSI server listening')), 'the start-up lines');
   assert.ok(lines.some((l) => l.includes('"level":"DEBUG"')), 'FILE_LOG_LEVEL=debug reaches the file');
   assert.equal(await op.stop(), 0);
 });
