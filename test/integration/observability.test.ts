@@ -164,8 +164,11 @@ test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY
     const f = await logFiles();
     return f.length >= 2 ? f : undefined;
   }, 30_000);
-  for (const f of files) assert.match(f, /^listener-operator\.\d{4}-\d\d-\d\d-\d\d-\d\d\.tracing-rs\.json$/);
-  const minuteOf = (f: string): number => Date.parse(`${f.slice('listener-operator.'.length, 'listener-operator.'.length + 10)}T${f.slice(29, 31)}:${f.slice(32, 34)}:00Z`);
+  for (const f of files) assert.match(f, /^stackable-listener-operator\.\d{4}-\d\d-\d\d-\d\d-\d\d\.tracing-rs\.json$/);
+  const minuteOf = (f: string): number => {
+    const m = /\.(\d{4}-\d\d-\d\d)-(\d\d)-(\d\d)\./.exec(f);
+    return Date.parse(`${m?.[1] ?? ''}T${m?.[2] ?? ''}:${m?.[3] ?? ''}:00Z`);
+  };
   assert.equal(minuteOf(files[1] ?? '') - minuteOf(files[0] ?? ''), 60_000, `consecutive minutes: ${files.join(', ')}`);
   const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, 'logs', f), 'utf8')))).join('').trim().split('\n');
   for (const l of lines) assertTracingShape(JSON.parse(l));

@@ -65,7 +65,7 @@ test('reconciles and CSI calls reach a real collector as spans (with API request
   assert.equal(attr(reconcile.attributes, 'listener.namespace'), ns);
   assert.equal(attr(reconcile.attributes, 'reconcile.requeue'), false);
   const services = (await collector.spans()).find((s) => s.span.spanId === reconcile.spanId)?.service;
-  assert.equal(services, 'listener-operator', 'resource service.name');
+  assert.equal(services, 'stackable-listener-operator', 'resource service.name (upstream\'s)');
   const kids = childrenOf((await collector.spans()).map((s) => s.span), reconcile);
   const apply = kids.find((c) => c.name === 'apply services');
   assert.equal(attr(apply?.attributes, 'http.request.method'), 'PATCH');

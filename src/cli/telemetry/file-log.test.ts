@@ -30,10 +30,10 @@ const logFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).
 
 test('file names are tracing-appender\'s: prefix, UTC date at the rotation\'s precision, suffix', () => {
   const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
-  assert.equal(rollingFileName('minutely', at), 'listener-operator.2026-01-02-03-04.tracing-rs.json');
-  assert.equal(rollingFileName('hourly', at), 'listener-operator.2026-01-02-03.tracing-rs.json');
-  assert.equal(rollingFileName('daily', at), 'listener-operator.2026-01-02.tracing-rs.json');
-  assert.equal(rollingFileName('never', at), 'listener-operator.tracing-rs.json');
+  assert.equal(rollingFileName('minutely', at), 'stackable-listener-operator.2026-01-02-03-04.tracing-rs.json');
+  assert.equal(rollingFileName('hourly', at), 'stackable-listener-operator.2026-01-02-03.tracing-rs.json');
+  assert.equal(rollingFileName('daily', at), 'stackable-listener-operator.2026-01-02.tracing-rs.json');
+  assert.equal(rollingFileName('never', at), 'stackable-listener-operator.tracing-rs.json');
 });
 
 test('lines are tracing-subscriber JSON; a minutely log rotates at the minute and keeps at most FILE_LOG_MAX_FILES', async (t) => {
@@ -55,8 +55,8 @@ test('lines are tracing-subscriber JSON; a minutely log rotates at the minute an
   }
   await log.close();
   // Four periods were written; the two newest are kept.
-  assert.deepEqual(await logFiles(dir), ['listener-operator.2026-12-01-02-01.tracing-rs.json', 'listener-operator.2026-12-01-02-02.tracing-rs.json']);
-  const last = (await readFile(join(dir, 'listener-operator.2026-12-01-02-02.tracing-rs.json'), 'utf8')).trim().split('\n');
+  assert.deepEqual(await logFiles(dir), ['stackable-listener-operator.2026-12-01-02-01.tracing-rs.json', 'stackable-listener-operator.2026-12-01-02-02.tracing-rs.json']);
+  const last = (await readFile(join(dir, 'stackable-listener-operator.2026-12-01-02-02.tracing-rs.json'), 'utf8')).trim().split('\n');
   assert.equal(last.length, 1);
   const parsed = JSON.parse(last[0] ?? '') as unknown;
   assertTracingShape(parsed);
@@ -70,7 +70,7 @@ test('span fields and the message land where tracing-subscriber puts them', asyn
   await until('the file', () => Promise.resolve(opened.length === 1));
   log.write(pinoLine('RPC succeeded', { span: { name: 'Node.NodePublishVolume', volume_id: 'pvc-1' }, ms: 1.5, err: { a: 1 } }));
   await log.close();
-  const [line] = (await readFile(join(dir, 'listener-operator.tracing-rs.json'), 'utf8')).trim().split('\n');
+  const [line] = (await readFile(join(dir, 'stackable-listener-operator.tracing-rs.json'), 'utf8')).trim().split('\n');
   const parsed = JSON.parse(line ?? '') as Record<string, unknown>;
   assertTracingShape(parsed);
   assert.deepEqual(parsed.fields, { message: 'RPC succeeded', ms: 1.5, err: '{"a":1}' });

@@ -20,8 +20,11 @@ import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { RotationPeriod } from '../config.ts';
 import { tracingJson } from './tracing-json.ts';
 
-/** Upstream uses its package name; ours is the binary's name. */
-export const FILE_LOG_PREFIX = 'listener-operator';
+/**
+ * Upstream's package name, which its log files and its OTLP `service.name` carry: a log pipeline
+ * or a dashboard written for upstream's operator selects ours with the same name.
+ */
+export const FILE_LOG_PREFIX = 'stackable-listener-operator';
 /** tracing-appender's suffix in upstream (stackable-telemetry's FILE_LOG_SUFFIX). */
 export const FILE_LOG_SUFFIX = 'tracing-rs.json';
 
