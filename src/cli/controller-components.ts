@@ -196,8 +196,13 @@ function leaderComponent(cfg: ControllerConfig, deps: ControllerDeps, leading: (
         onStoppedLeading: (reason) => { leading(false); if (reason === 'lost') onLost(); },
       });
       log.info({ lease: `${namespace}/${LEADER_LEASE_NAME}` }, 'Waiting to become the leader');
-      signal.addEventListener('abort', () => { void elector.release(); }, { once: true });
-      if (!await elector.acquire()) return { stop: () => elector.release() };
+      // A stop while waiting ends the wait. Once leading, the Lease is released only by stop(),
+      // after the controller (started later, stopped earlier) has stopped reconciling.
+      const giveUp = (): void => { void elector.release(); };
+      signal.addEventListener('abort', giveUp, { once: true });
+      const won = await elector.acquire();
+      signal.removeEventListener('abort', giveUp);
+      if (!won) return { stop: () => elector.release() };
       leading(true);
       const held = elector.hold().then((r) => { if (r === 'lost') throw new Error('lost the leader Lease; exiting so that only one replica acts'); });
       return { done: held, stop: async () => { leading(false); await elector.release(); } };
