@@ -3,7 +3,7 @@
 #
 #   docker build -t localhost/listener-operator:0.1.0 .
 #
-# Three stages: `build` compiles the TypeScript (npm ci, npm run build), `deps` installs the
+# Three stages: `build` bundles the TypeScript (npm ci, npm run build), `deps` installs the
 # production dependencies only, and the runtime stage holds Node.js, those dependencies, dist/ and
 # proto/ (the CSI protocol definition, loaded at run time), and nothing to build or install with.
 # Not built on the project's machines (they have no container engine): see docs/packaging.md.
@@ -18,9 +18,10 @@ COPY package.json package-lock.json ./
 # dependency would download a second Node.js; the image's own Node.js runs the compiler.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/stamp-build.ts ./scripts/
+COPY scripts/stamp-build.ts scripts/build-dist.ts ./scripts/
 COPY src ./src
-# Compiles, and stamps the build time (dist/build-info.json: the end-of-support check counts from it).
+# Bundles src/ into dist/main.js (scripts/build-dist.ts; docs/benchmark.md says why), and stamps the
+# build time (dist/build-info.json: the end-of-support check counts from it).
 RUN npm run build
 
 FROM node:${NODE_VERSION}-slim AS deps

@@ -9,11 +9,6 @@ import { Logs, type Logger } from './cli/log.ts';
 import { Manager, type Component } from './cli/manager.ts';
 import { metricsFor } from './cli/metrics.ts';
 import { httpComponent } from './cli/components.ts';
-import { controllerComponents } from './cli/controller-components.ts';
-import { crdsYaml } from './crd/index.ts';
-import { identityService } from './csi/identity.ts';
-import { nodeService } from './csi/node-service.ts';
-import { startCsiServer } from './csi/server.ts';
 import { KubeClient } from './k8s/client.ts';
 import { runEndOfSupportCheck } from './maintenance/eos.ts';
 import { VERSION } from './version.ts';
@@ -59,12 +54,16 @@ async function run(cfg: ControllerConfig | NodeConfig, logs: Logs, fatal: (line:
   log.info(startupFields(cfg, builtAtMs), `Starting listener-operator ${cfg.mode}`);
   const manager = new Manager({ graceMs: SHUTDOWN_GRACE_MS, fatal, info: (m, f) => { log.info(f ?? {}, m); } });
   const csiLog = logs.for('listener_operator::csi');
+  // Each mode loads only its own modules (docs/benchmark.md, "Memory"): the node plugin never loads
+  // the controller, its caches or the webhook; the controller never loads the node's file writer.
   if (cfg.mode === 'controller') {
+    const { controllerComponents } = await import('./cli/controller-components.ts');
     const parts = controllerComponents(cfg, { client, logs, registry, instance: hostname() });
     manager.add(httpComponent(cfg.httpAddress, registry, () => parts.ready(manager), logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
     for (const c of parts.components) manager.add(c);
   } else {
+    const [{ identityService }, { nodeService }, { startCsiServer }] = await Promise.all([import('./csi/identity.ts'), import('./csi/node-service.ts'), import('./csi/server.ts')]);
     manager.add(httpComponent(cfg.httpAddress, registry, () => manager.state === 'running', logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
     manager.add({
@@ -90,6 +89,7 @@ async function main(): Promise<number> {
   }
   const cfg = parsed.config;
   if (cfg.mode === 'crd') {
+    const { crdsYaml } = await import('./crd/index.ts');
     process.stdout.write(crdsYaml());
     return 0;
   }
@@ -122,4 +122,4 @@ function unsupportedTelemetry(cfg: CommonConfig): string | undefined {
   return undefined;
 }
 
-process.exit(await main());
+void main().then((code) => { process.exit(code); });

@@ -1,8 +1,10 @@
 // The conversion webhook's serving certificate: a fresh CA and a leaf for the Service's DNS name,
-// as upstream makes them (ECDSA P-256, a 24 h lifetime by default). They are issued in a worker
-// thread (certificate-worker.ts) so that the X.509 library never stays in the operator's memory.
-import { X509Certificate } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+// as upstream makes them (ECDSA P-256, a 24 h lifetime by default). Built here with Node's own
+// crypto (keys, signatures) and a few lines of DER (der.ts): an X.509 library would cost the
+// operator about 11 MiB resident for a certificate made once a day (docs/benchmark.md).
+import { createHash, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { bitString, booleanTrue, explicit, implicitPrimitive, namedBits, octetString, oid, pem, sequence, set, smallInteger, time, unsignedInteger, utf8String } from './der.ts';
 
 export interface CertificateRequest {
   /** Subject alternative names of the leaf; the first is also its common name. */
@@ -20,28 +22,97 @@ export interface IssuedCertificate {
   notAfterMs: number;
 }
 
-type WorkerAnswer = { ok: true; cert: IssuedCertificate } | { ok: false; error: string };
+const generateEcKeyPair = promisify(generateKeyPair);
 
-const ISSUE_TIMEOUT_MS = 30_000;
+const OID = {
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  commonName: '2.5.4.3',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+};
+// KeyUsage bits (RFC 5280 4.2.1.3).
+const DIGITAL_SIGNATURE = 0;
+const KEY_CERT_SIGN = 5;
+const CRL_SIGN = 6;
 
-// The worker's file sits next to this one, compiled (.js, dist/) or not (.ts, src/).
-const WORKER_URL = new URL(`./certificate-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const signatureAlgorithm = (): Buffer => sequence(oid(OID.ecdsaWithSha256));
+const name = (cn: string): Buffer => sequence(set(sequence(oid(OID.commonName), utf8String(cn))));
 
-/** Issues a CA and a leaf certificate signed by it (bounded: 30 s). */
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [booleanTrue()] : []), octetString(value));
+}
+
+/** A positive 127-bit serial number. */
+function serial(): Buffer {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return unsignedInteger(bytes);
+}
+
+/** The subjectPublicKeyInfo of a key, and its key identifier (SHA-1 of the public key bits, RFC 5280 4.2.1.2). */
+function publicKeyInfo(key: KeyObject): { spki: Buffer; keyId: Buffer } {
+  const spki = key.export({ type: 'spki', format: 'der' });
+  // The last element of the SPKI SEQUENCE is the BIT STRING of the key: for P-256 an uncompressed
+  // point of 65 bytes, preceded by the unused-bits byte.
+  const point = spki.subarray(spki.length - 65);
+  return { spki, keyId: createHash('sha1').update(point).digest() };
+}
+
+interface Signed { der: Buffer; pem: string }
+
+function certificate(o: { issuer: string; subject: string; notBeforeMs: number; notAfterMs: number; spki: Buffer; extensions: Buffer[]; signer: KeyObject }): Signed {
+  const tbs = sequence(
+    explicit(0, smallInteger(2)), // v3
+    serial(),
+    signatureAlgorithm(),
+    name(o.issuer),
+    sequence(time(o.notBeforeMs), time(o.notAfterMs)),
+    name(o.subject),
+    o.spki,
+    explicit(3, sequence(...o.extensions)),
+  );
+  // ECDSA signatures come DER-encoded (Ecdsa-Sig-Value), as X.509 wants them.
+  const der = sequence(tbs, signatureAlgorithm(), bitString(sign('sha256', tbs, o.signer)));
+  return { der, pem: pem('CERTIFICATE', der) };
+}
+
+/** Issues a CA and a leaf certificate signed by it. */
 export async function issueCertificate(req: CertificateRequest): Promise<IssuedCertificate> {
-  const worker = new Worker(WORKER_URL, { workerData: req });
-  try {
-    const answer = await new Promise<WorkerAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`issuing a certificate took longer than ${ISSUE_TIMEOUT_MS} ms`)); }, ISSUE_TIMEOUT_MS);
-      worker.once('message', (m: WorkerAnswer) => { clearTimeout(timer); resolve(m); });
-      worker.once('error', (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
-      worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the certificate worker exited (${code}) without an answer`)); });
-    });
-    if (!answer.ok) throw new Error(`issuing a certificate failed: ${answer.error}`);
-    return answer.cert;
-  } finally {
-    await worker.terminate();
-  }
+  const notBeforeMs = req.nowMs - 60_000; // a minute of slack for clocks that are a little behind
+  const notAfterMs = req.nowMs + req.lifetimeMs;
+  const [ca, leaf] = await Promise.all([generateEcKeyPair('ec', { namedCurve: 'P-256' }), generateEcKeyPair('ec', { namedCurve: 'P-256' })]);
+  const caKey = publicKeyInfo(ca.publicKey);
+  const caCert = certificate({
+    issuer: req.caName, subject: req.caName, notBeforeMs, notAfterMs, spki: caKey.spki, signer: ca.privateKey,
+    extensions: [
+      extension(OID.basicConstraints, true, sequence(booleanTrue(), smallInteger(0))),
+      extension(OID.keyUsage, true, namedBits([KEY_CERT_SIGN, CRL_SIGN])),
+      extension(OID.subjectKeyIdentifier, false, octetString(caKey.keyId)),
+    ],
+  });
+  const leafKey = publicKeyInfo(leaf.publicKey);
+  const leafCert = certificate({
+    issuer: req.caName, subject: req.dnsNames[0] ?? 'webhook', notBeforeMs, notAfterMs, spki: leafKey.spki, signer: ca.privateKey,
+    extensions: [
+      extension(OID.basicConstraints, true, sequence()),
+      extension(OID.keyUsage, true, namedBits([DIGITAL_SIGNATURE])),
+      extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth))),
+      extension(OID.subjectAltName, false, sequence(...req.dnsNames.map((d) => implicitPrimitive(2, Buffer.from(d, 'ascii'))))),
+      extension(OID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, caKey.keyId))),
+    ],
+  });
+  return {
+    caPem: caCert.pem,
+    certPem: leafCert.pem,
+    keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    notBeforeMs: Math.floor(notBeforeMs / 1000) * 1000,
+    notAfterMs: Math.floor(notAfterMs / 1000) * 1000,
+  };
 }
 
 /** The certificates of a PEM bundle (a CRD's caBundle), skipping what does not parse. */

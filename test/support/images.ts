@@ -5,7 +5,7 @@
 //   - pause: Debian's static catatonit in pause mode (-P), containerd's sandbox_image;
 //   - busybox: Debian's busybox-static (httpd, sh, cat, ...), the test Pods' image;
 //   - the operator image, assembled as the Dockerfile's runtime stage (Node.js with the shared
-//     libraries it links, /app/dist from `tsc -p tsconfig.build.json`, the production
+//     libraries it links, /app/dist from `npm run build` (scripts/build-dist.ts), the production
 //     dependencies, package.json, proto/; ENTRYPOINT and ENV as OPERATOR_ENTRYPOINT and OPERATOR_ENV; user 1000);
 //   - csi-provisioner: the pinned build (ENTRYPOINT /csi-provisioner, as upstream's image);
 //   - the registration stand-in (registrar.ts on the operator image's layers).
@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { stampBuild } from '../../scripts/stamp-build.ts';
+import { buildDist } from '../../scripts/build-dist.ts';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -150,10 +150,10 @@ async function productionDependencies(): Promise<[string, string][]> {
 /** A digest of everything the operator images are made of: a warm cache skips the build. */
 async function operatorInputsKey(binDir: string): Promise<string> {
   const h = createHash('sha256');
-  const { stdout } = await run('git', ['ls-files', '-s', '--', 'src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT });
+  const { stdout } = await run('git', ['ls-files', '-s', '--', 'src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-dist.ts', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT });
   h.update(stdout);
   // Uncommitted edits count too.
-  const { stdout: diff } = await run('git', ['diff', 'HEAD', '--', 'src', 'proto', 'package.json', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const { stdout: diff } = await run('git', ['diff', 'HEAD', '--', 'src', 'proto', 'package.json', 'scripts/build-dist.ts', 'test/support/images.ts', 'test/support/registrar.ts', 'test/support/pluginregistration.proto'], { cwd: ROOT, maxBuffer: 64 << 20 });
   h.update(diff);
   for (const f of [process.execPath, path.join(binDir, 'csi-provisioner')]) {
     const s = await stat(f);
@@ -191,8 +191,7 @@ export async function buildOperatorImages(cacheDir: string, binDir: string, appV
   const work = await mkdtemp(path.join(dir, 'build-'));
   try {
     const dist = path.join(work, 'dist');
-    await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dist]);
-    await stampBuild(dist); // as `npm run build` in the Dockerfile
+    await buildDist(dist); // as `npm run build` in the Dockerfile
     const node = await nodeLayer();
     const app: Layer = {
       trees: [[dist, 'app/dist'], [path.join(ROOT, 'proto'), 'app/proto'], ...await productionDependencies()],
