@@ -44,7 +44,7 @@ async function smaps(pid: number): Promise<{ rss: number; anon: number; file: nu
   return { rss, anon, file: rss - anon, hwm: kb(st, 'VmHWM') };
 }
 
-interface RunResult { readyS: number; idleS: number | undefined; mem: Awaited<ReturnType<typeof smaps>> | undefined; heapUsed: number; heapTotal: number; writes: number }
+interface RunResult { readyS: number; idleS: number | undefined; mem: Awaited<ReturnType<typeof smaps>> | undefined; heapUsed: number; heapTotal: number; writes: number; cpuS: number }
 
 /** Polls the operator's queue metrics until it has reconciled `n` Listeners and is idle (bounded). */
 async function waitIdle(op: OperatorProcess, n: number): Promise<number | undefined> {
@@ -82,6 +82,7 @@ async function runOnce(o: Opts, kubeconfig: string, scratch: string, r: number):
       heapUsed: (c.heapUsedBytes ?? NaN) / 2 ** 20,
       heapTotal: (samples.find((s) => s.name === 'nodejs_heap_size_total_bytes')?.value ?? NaN) / 2 ** 20,
       writes: ['create', 'apply', 'patch', 'update', 'delete'].reduce((s, v) => s + (c.requests?.[v] ?? 0), 0),
+      cpuS: c.cpuSeconds ?? NaN,
     };
   } finally {
     await op.stop();
@@ -92,7 +93,7 @@ function describe(x: RunResult): string {
   const f = (v: number | undefined): string => v?.toFixed(1) ?? '-';
   const m = x.mem;
   return `ready ${x.readyS.toFixed(2)} s, idle ${x.idleS?.toFixed(2) ?? '-'} s, RSS ${f(m?.rss)} MiB (anon ${f(m?.anon)}, file ${f(m?.file)}), `
-    + `peak ${f(m?.hwm)}, heap used ${x.heapUsed.toFixed(1)} / total ${x.heapTotal.toFixed(1)} MiB, writes ${x.writes}`;
+    + `peak ${f(m?.hwm)}, heap used ${x.heapUsed.toFixed(1)} / total ${x.heapTotal.toFixed(1)} MiB, writes ${x.writes}, CPU ${x.cpuS.toFixed(2)} s`;
 }
 
 /** N Listeners in the bench namespace (and what they need); creating those that are missing. */
