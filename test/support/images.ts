@@ -21,8 +21,8 @@ const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
 /** The operator image's ENTRYPOINT and ENV, as in the Dockerfile (image.test.ts keeps them equal). */
-export const OPERATOR_ENTRYPOINT = ['node', '--optimize-for-size', '/app/dist/main.js'];
-export const OPERATOR_ENV = ['NODE_ENV=production', 'MALLOC_ARENA_MAX=2'];
+export const OPERATOR_ENTRYPOINT = ['node', '--optimize-for-size', '--lite-mode', '/app/dist/main.js'];
+export const OPERATOR_ENV = ['NODE_ENV=production', 'MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=65536', 'MALLOC_TRIM_THRESHOLD_=131072'];
 
 export const PAUSE_IMAGE = 'localhost/listener-e2e/pause:1';
 export const TEST_IMAGE = 'localhost/listener-e2e/busybox:1';
