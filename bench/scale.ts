@@ -71,6 +71,10 @@ const KWOK_CONFIG = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
   nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 16
+  nodePlayStageParallelism: 16
+  podPlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 1
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -223,7 +227,7 @@ async function run(o: Opts, cluster: Cluster, scratch: string, runDir: string, r
   const admin = await KubeClient.fromKubeconfig(cluster.kubeconfig);
   const cloud = await KubeClient.fromKubeconfig(cluster.kubeconfig);
   const tracker = new ReadyTracker(admin, LISTENERS, CLASS_NAMES.NodePort);
-  const stopKwok = await startKwok(await buildTools('kwok', log), cluster.kubeconfig, scratch);
+  const stopKwok = await startKwok(path.join(await buildTools('kwok', log), 'kwok'), cluster.kubeconfig, scratch);
   try {
     await installCrds(admin);
     await createNamespace(admin, BENCH_NS);
