@@ -10,6 +10,7 @@ import { objectKey } from '../k8s/informer.ts';
 import { WorkQueue } from '../util/queue.ts';
 import { stableJson } from '../util/stable-json.ts';
 import { Caches, namespacedKey, pvListenerKey, type EndpointSlice, type EndpointsApi, type Node, type PersistentVolume } from './caches.ts';
+import { EchoFilter } from './echoes.ts';
 import { ListenerProblem, reconcileListener, type ReconcileContext } from './reconcile.ts';
 
 export interface ControllerOptions {
@@ -34,6 +35,7 @@ export class ListenerController {
   private readonly log: Logger;
   private started = false;
   private readonly perKey = new Map<string, number>();
+  private readonly echoes: EchoFilter;
   private readonly listed = new Set<string>();
   reconciles = 0;
 
@@ -42,6 +44,14 @@ export class ListenerController {
     this.caches = new Caches(o.client, (what, e) => { this.log.warn({ err: errText(e) }, `Watching ${what} failed; retrying`); }, o.namespace, o.endpointsApi);
     const events = new EventRecorder(o.client, 'listeners.stackable.tech/listener-controller', hostname());
     this.ctx = { client: o.client, caches: this.caches, events, clusterDomain: o.clusterDomain, nodesOfListener: new Map(), now: () => new Date(), written: new Map(), applied: new Map() };
+    // An event held while its key ran is its own write's echo when its version is the one the
+    // write returned (the Service's entry is then forgotten, as on the direct path below).
+    this.echoes = new EchoFilter((e) => {
+      if (e.kind === 'Listener') return e.resourceVersion !== undefined && this.ctx.written.get(e.object)?.listener.metadata?.resourceVersion === e.resourceVersion;
+      if (e.resourceVersion === undefined || this.ctx.applied.get(e.object) !== e.resourceVersion) return false;
+      this.ctx.applied.delete(e.object);
+      return true;
+    });
     this.queue = new WorkQueue((key, signal) => this.reconcile(key, signal), { concurrency: o.concurrency, timeoutMs: o.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS }, (key, e, delay) => {
       this.log.warn({ listener: key, err: errText(e), retryInMs: delay }, 'Reconcile failed; will retry');
     });
@@ -71,6 +81,7 @@ export class ListenerController {
     c.listeners.onChange((type, l) => {
       const key = objectKey(l);
       if (type === 'update' && this.ctx.written.get(key)?.listener.metadata?.resourceVersion === l.metadata?.resourceVersion) return;
+      if (type === 'update' && this.echoes.hold(key, { kind: 'Listener', object: key, resourceVersion: l.metadata?.resourceVersion })) return;
       this.enqueue(key);
     });
     c.classes.onChange((_t, cls) => {
@@ -83,6 +94,8 @@ export class ListenerController {
         this.ctx.applied.delete(key);
         return;
       }
+      const owner = ownerKey(svc);
+      if (type !== 'delete' && owner !== undefined && this.echoes.hold(owner, { kind: 'Service', object: key, resourceVersion: svc.metadata?.resourceVersion })) return;
       this.enqueueOwner(svc);
     });
     c.endpointSlices.onChange((type, slice, old) => {
@@ -110,8 +123,8 @@ export class ListenerController {
   }
 
   private enqueueOwner(obj: KubeObject): void {
-    const owner = obj.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === 'Listener' && r.apiVersion.startsWith('listeners.stackable.tech/'));
-    if (owner !== undefined) this.enqueue(namespacedKey(obj.metadata?.namespace, owner.name));
+    const owner = ownerKey(obj);
+    if (owner !== undefined) this.enqueue(owner);
   }
 
   async start(): Promise<void> {
@@ -136,6 +149,16 @@ export class ListenerController {
     if (this.caches.listeners.get(key) === undefined) this.perKey.delete(key);
     else this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
     const target = { apiVersion: GROUP_VERSION, kind: 'Listener', namespace: key.split('/')[0] ?? '', name: key.split('/')[1] ?? '' };
+    this.echoes.start(key);
+    try {
+      await this.reconcileOnce(key, target, signal);
+    } finally {
+      // Added while it runs, the queue runs the key again afterwards.
+      if (this.echoes.end(key)) this.enqueue(key);
+    }
+  }
+
+  private async reconcileOnce(key: string, target: { apiVersion: string; kind: string; namespace: string; name: string }, signal: AbortSignal): Promise<void> {
     try {
       await reconcileListener(this.ctx, key, signal);
       this.ctx.events.forget(target);
@@ -168,6 +191,12 @@ function endpointNodes(slice: EndpointSlice): unknown {
 /** A cached PV (labels and pinned Node: keepPv) without its resourceVersion. */
 function withoutVersion(pv: PersistentVolume): unknown {
   return { labels: pv.metadata?.labels, spec: pv.spec };
+}
+
+/** The namespace/name of the Listener that controls an object, if one does. */
+function ownerKey(obj: KubeObject): string | undefined {
+  const owner = obj.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === 'Listener' && r.apiVersion.startsWith('listeners.stackable.tech/'));
+  return owner === undefined ? undefined : namespacedKey(obj.metadata?.namespace, owner.name);
 }
 
 function addressesOf(n: Node): unknown {
