@@ -5,6 +5,7 @@
 //   node bench/main.ts [--listeners N] [--nodes K] [--publish M] [--concurrency C]
 //                      [--operator-cmd "..."] [--node-cmd "..."] [--out bench/results]
 //                      [--scenarios create,restart,csi-publish,raw] [--rounds 4] [--cpu-prof]
+//                      [--operator-env KEY=VALUE]...   (any listener operator: see docs/benchmark.md)
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,12 @@ function int(min: number, max: number): (v: string) => number {
   };
 }
 
+/** `KEY=VALUE` (VALUE may be empty), collected over repeated flags. */
+function envPair(v: string, previous: string[]): string[] {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw new InvalidArgumentError('must be KEY=VALUE');
+  return [...previous, v];
+}
+
 function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench')
     .description('Benchmark the listener operator against a local real control plane (issue 7)')
@@ -58,14 +65,17 @@ function parseOptions(argv: string[]): BenchOptions {
     .addOption(new Option('--node-cmd <cmd>', 'command that starts the node service (default: the operator command with "run node")'))
     .addOption(new Option('--out <dir>', 'directory for results').default('bench/results'))
     .addOption(new Option('--scenarios <list>', `comma-separated subset of ${SCENARIOS.join(',')} (restart, csi-publish and raw need create; raw runs interleaved with it)`).default(SCENARIOS.join(',')))
-    .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of every operator process (when its command starts node)').default(false));
+    .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of every operator process (when its command starts node)').default(false))
+    .addOption(new Option('--operator-env <KEY=VALUE>', 'extra environment for the operator processes (repeatable), after the shared contract').default([]).argParser(envPair));
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; rounds: number; operatorCmd: string; nodeCmd?: string; out: string; scenarios: string; cpuProf: boolean }>();
+  const o = program.opts<{ listeners: number; nodes: number; publish: number; concurrency: number; publishConcurrency: number; rounds: number; operatorCmd: string; nodeCmd?: string; out: string; scenarios: string; cpuProf: boolean; operatorEnv: string[] }>();
   const scenarios = new Set(o.scenarios.split(',').map((s) => s.trim()).filter((s) => s !== ''));
   for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) program.error(`unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
   if (scenarios.has('restart') || scenarios.has('csi-publish') || scenarios.has('raw')) scenarios.add('create');
-  const nodeCmd = o.nodeCmd ?? (/\brun\s+controller\s*$/.test(o.operatorCmd) ? o.operatorCmd.replace(/\brun\s+controller\s*$/, 'run node') : 'node dist/main.js run node');
-  return { listeners: o.listeners, nodes: o.nodes, publish: o.publish, concurrency: o.concurrency, publishConcurrency: o.publishConcurrency, rounds: o.rounds, operatorCmd: o.operatorCmd, nodeCmd, out: o.out, cpuProf: o.cpuProf, scenarios };
+  // The node service: the same command with `run node` for `run controller` (flags after it stay).
+  const nodeCmd = o.nodeCmd ?? (/\brun\s+controller\b/.test(o.operatorCmd) ? o.operatorCmd.replace(/\brun\s+controller\b/, 'run node') : 'node dist/main.js run node');
+  const operatorEnv = Object.fromEntries(o.operatorEnv.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { listeners: o.listeners, nodes: o.nodes, publish: o.publish, concurrency: o.concurrency, publishConcurrency: o.publishConcurrency, rounds: o.rounds, operatorCmd: o.operatorCmd, nodeCmd, out: o.out, cpuProf: o.cpuProf, scenarios, operatorEnv };
 }
 
 const log = (line: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`); };
@@ -111,7 +121,9 @@ async function bytesOf(op: OperatorProcess): Promise<MemoryResult & { ok: boolea
     if (s.name === 'nodejs_heap_space_size_total_bytes' || s.name === 'nodejs_heap_space_size_used_bytes') breakdown[`${s.labels.space ?? '?'}_${s.name.endsWith('total_bytes') ? 'committed' : 'used'}`] = s.value;
     if (s.name === 'nodejs_external_memory_bytes' || s.name === 'nodejs_heap_size_total_bytes') breakdown[s.name] = s.value;
   }
-  return { listeners: 0, rssBytes: find('process_resident_memory_bytes'), heapUsedBytes: find('nodejs_heap_size_used_bytes'), peakRssBytes: await op.peakRssBytes(), breakdown, ok: m !== undefined };
+  // Without /metrics (an operator serving no HTTP): the resident set from /proc, no heap figure.
+  const rss = find('process_resident_memory_bytes') ?? await op.rssBytes();
+  return { listeners: 0, rssBytes: rss, heapUsedBytes: find('nodejs_heap_size_used_bytes'), peakRssBytes: await op.peakRssBytes(), breakdown, ok: m !== undefined };
 }
 
 async function runScenarios(ctx: BenchContext, result: Omit<BenchResult, 'targets' | 'finishedAt'>, rawTracker: ReadyTracker | undefined): Promise<void> {

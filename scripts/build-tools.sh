@@ -3,7 +3,8 @@
 # modules (tools/*/go.mod), into a cache outside the work tree keyed by the pinned versions. A warm
 # cache makes this a no-op. Prints the bin directory on the last line of stdout.
 #
-#   scripts/build-tools.sh [kubernetes|csi|helm|grpcurl|otelcol|promtool|all]   (default: all)
+#   scripts/build-tools.sh [kubernetes|csi|helm|grpcurl|otelcol|promtool|kwok|all]   (default: all; kwok only
+#   when named: the benchmark's scale run needs it, nothing else does)
 #
 # Progress goes to stderr so callers can capture the path.
 set -euo pipefail
@@ -78,7 +79,7 @@ build_module() {
 }
 
 bins=()
-case $what in kubernetes|csi|helm|grpcurl|otelcol|promtool|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|grpcurl|otelcol|promtool|all)"; exit 2 ;; esac
+case $what in kubernetes|csi|helm|grpcurl|otelcol|promtool|kwok|all) ;; *) log "unknown target: $what (kubernetes|csi|helm|grpcurl|otelcol|promtool|kwok|all)"; exit 2 ;; esac
 if [ "$what" = kubernetes ] || [ "$what" = all ]; then
   bins+=("$(build_module kubernetes \
     etcd=go.etcd.io/etcd/server/v3 \
@@ -106,6 +107,10 @@ if { [ "$what" = otelcol ] || [ "$what" = all ]; } && [ -d "$root/tools/otelcol"
 fi
 if { [ "$what" = promtool ] || [ "$what" = all ]; } && [ -d "$root/tools/promtool" ]; then
   bins+=("$(build_module promtool promtool=github.com/prometheus/prometheus/cmd/promtool)")
+fi
+
+if [ "$what" = kwok ] && [ -d "$root/tools/kwok" ]; then
+  bins+=("$(build_module kwok kwok=sigs.k8s.io/kwok/cmd/kwok)")
 fi
 
 # One directory of links so callers need only one path.

@@ -1,7 +1,7 @@
 // `npm run dev`: a rebuild-on-save loop on the local cluster (Tilt's role, without Docker).
 // Brings up the control plane and the real node once and installs the chart (as the e2e tier and
-// the demo do), then watches src/: on a change it compiles (incremental tsc, emit only: the type
-// check runs after the rollout and reports, so it does not delay the new version), assembles the
+// the demo do), then watches src/: on a change it bundles src/ (scripts/build-dist.ts, no type check:
+// the type check runs after the rollout and reports, so it does not delay the new version), assembles the
 // operator image from docker/Dockerfile (only the dist/ layer is new; the others are cached) as an
 // OCI archive holding only the blobs containerd does not have yet, imports it into the node's
 // containerd under a new tag, rolls the operator's Pods with `helm upgrade --reuse-values
@@ -41,7 +41,6 @@ class DevLoop {
   private readonly env: Env;
   private readonly work: string;
   private readonly dist: string;
-  private readonly buildInfo: string;
   private generation = 0;
   private building: Promise<void> | undefined;
   private checking = false;
@@ -54,15 +53,13 @@ class DevLoop {
     this.env = env;
     this.work = work;
     this.dist = path.join(work, 'dist');
-    this.buildInfo = path.join(work, 'tsbuildinfo');
   }
 
-  /** A first compile from scratch (no stale outputs of deleted files), so that the incremental state is warm before the first save. */
+  /** A first build from scratch, so that the first save finds the layers cached. */
   async warm(): Promise<void> {
     const t0 = Date.now();
     await rm(this.dist, { recursive: true, force: true });
-    await rm(this.buildInfo, { force: true });
-    await compileDist(this.dist, { buildInfoFile: this.buildInfo });
+    await compileDist(this.dist);
     say(`compiled src/ once (${secs(Date.now() - t0)}); watching src/ for changes`);
   }
 
@@ -109,7 +106,7 @@ class DevLoop {
     const step = (name: string): void => { steps.push(`${name} ${secs(Date.now() - t)}`); t = Date.now(); };
     try {
       say(`change seen: building ${image}`);
-      await compileDist(this.dist, { buildInfoFile: this.buildInfo, noCheck: true });
+      await compileDist(this.dist);
       step('compile');
       const archive = path.join(this.work, `${tag}.tar`);
       const layers = await mkdtemp(path.join(this.work, 'layers-'));

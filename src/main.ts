@@ -11,12 +11,6 @@ import { createRegistry, csiMetrics, instrumentClient } from './cli/metrics.ts';
 import { startTelemetry, type Telemetry } from './cli/telemetry/index.ts';
 import type { Registry } from 'prom-client';
 import { httpComponent } from './cli/components.ts';
-import { controllerComponents } from './cli/controller-components.ts';
-import { runOlmDeployer } from './cli/olm-deployer.ts';
-import { crdsYaml } from './crd/index.ts';
-import { identityService } from './csi/identity.ts';
-import { nodeService } from './csi/node-service.ts';
-import { startCsiServer } from './csi/server.ts';
 import { KubeClient } from './k8s/client.ts';
 import { runEndOfSupportCheck } from './maintenance/eos.ts';
 import { VERSION } from './version.ts';
@@ -82,12 +76,16 @@ async function run(cfg: ControllerConfig | NodeConfig, deps: RunDeps): Promise<n
   const manager = new Manager({ graceMs: SHUTDOWN_GRACE_MS, fatal, info: (m, f) => { log.info(f ?? {}, m); } });
   manager.add(telemetryComponent(telemetry));
   const csiLog = logs.for('listener_operator::csi');
+  // Each mode loads only its own modules (docs/benchmark.md, "Memory"): the node plugin never loads
+  // the controller, its caches or the webhook; the controller never loads the node's file writer.
   if (cfg.mode === 'controller') {
+    const { controllerComponents } = await import('./cli/controller-components.ts');
     const parts = controllerComponents(cfg, { client, logs, registry, instance: hostname(), tracer: telemetry.tracer });
     manager.add(httpComponent(cfg.httpAddress, registry, () => parts.ready(manager), logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
     for (const c of parts.components) manager.add(c);
   } else {
+    const [{ identityService }, { nodeService }, { startCsiServer }] = await Promise.all([import('./csi/identity.ts'), import('./csi/node-service.ts'), import('./csi/server.ts')]);
     manager.add(httpComponent(cfg.httpAddress, registry, () => manager.state === 'running', logs.for('listener_operator::http')));
     if (!cfg.eos.disabled) manager.add(eosComponent(cfg, builtAtMs, logs.for('listener_operator::maintenance')));
     const onCall = csiMetrics(registry);
@@ -116,10 +114,14 @@ async function main(): Promise<number> {
   }
   const cfg = parsed.config;
   if (cfg.mode === 'crd') {
+    const { crdsYaml } = await import('./crd/index.ts');
     process.stdout.write(crdsYaml());
     return 0;
   }
-  if (cfg.mode === 'olm-deployer') return runOlmDeployer(cfg, termination());
+  if (cfg.mode === 'olm-deployer') {
+    const { runOlmDeployer } = await import('./cli/olm-deployer.ts');
+    return runOlmDeployer(cfg, termination());
+  }
   const onConsole = consoleDestination(cfg.telemetry.console);
   // Problems of the log files themselves go to the console only (never into the files).
   const consoleLog = new Logs([onConsole]).for('listener_operator');
@@ -149,4 +151,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+// A CommonJS bundle has no top-level await.
+void main().then((code) => { process.exit(code); });

@@ -7,7 +7,7 @@ import { freePort, type Cluster } from '../../test/support/cluster.ts';
 import type { KubeClient } from '../../src/k8s/client.ts';
 import { byLabel, sumOf, type Sample } from './prom.ts';
 import { OperatorProcess, splitCommand, withCpuProfile, sleep } from './process.ts';
-import { copyTally, diff, scrapeApiServer, type ApiServerAccess, type ApiServerSnapshot, type Tally } from './requests.ts';
+import { copyTally, diff, isControllerRead, isControllerWrite, minus, scrapeApiServer, total, type ApiServerAccess, type ApiServerSnapshot, type Tally } from './requests.ts';
 import type { ReadyTracker } from './watchers.ts';
 
 export interface BenchOptions {
@@ -22,6 +22,8 @@ export interface BenchOptions {
   out: string;
   cpuProf: boolean;
   scenarios: ReadonlySet<string>;
+  /** Extra environment for every operator process (`--operator-env KEY=VALUE`), after the shared contract. */
+  operatorEnv: Record<string, string>;
 }
 
 export interface BenchContext {
@@ -65,7 +67,8 @@ export async function startOperator(ctx: BenchContext, o: { cmd: string; phase: 
     csiSocket,
     env: {
       KUBECONFIG: ctx.cluster.kubeconfig,
-      CSI_ENDPOINT: `unix://${csiSocket}`,
+      // A plain path, as upstream's chart gives it (ours also takes a unix:// URL).
+      CSI_ENDPOINT: csiSocket,
       HTTP_ADDRESS: `127.0.0.1:${port}`,
       LISTENER_CLASS_PRESET: 'none',
       // As upstream's chart runs it (CRD maintenance and its webhook on), with what this control
@@ -75,6 +78,7 @@ export async function startOperator(ctx: BenchContext, o: { cmd: string; phase: 
       KUBERNETES_CLUSTER_DOMAIN: 'cluster.local',
       WEBHOOK_ADDRESS: `127.0.0.1:${webhookPort}`,
       ...o.env,
+      ...ctx.opts.operatorEnv,
     },
   });
   ctx.log(`started ${o.phase}: ${argv.join(' ')} (metrics on 127.0.0.1:${port})`);
@@ -243,19 +247,40 @@ function queueIdle(c: OperatorCounters, minReconciles: number): boolean | undefi
   return c.queueDepth === 0 && (c.active ?? 0) === 0 && c.reconciles >= minReconciles;
 }
 
-/** The operator's requests so far: its own count, else the `activity` fallback. */
-async function requestTotal(c: OperatorCounters, activity: (() => Promise<number>) | undefined): Promise<number> {
-  if (c.requests !== undefined) return Object.values(c.requests).reduce((s, v) => s + v, 0);
-  return activity === undefined ? 0 : activity();
+/** How long both moments have passed (0 while either is unknown). */
+function quietFor(since: number | undefined, idleSince: number | undefined, now: number): number {
+  return since === undefined || idleSince === undefined ? 0 : now - Math.max(since, idleSince);
+}
+
+/**
+ * The operator's requests so far: its own count, else the `activity` fallback (the API server's
+ * count); undefined when neither is there (no /metrics and no fallback).
+ */
+async function requestsSoFar(c: OperatorCounters | undefined, activity: (() => Promise<number>) | undefined): Promise<number | undefined> {
+  if (c?.requests !== undefined) return Object.values(c.requests).reduce((s, v) => s + v, 0);
+  if (activity !== undefined) return activity();
+  return c === undefined ? undefined : 0;
+}
+
+/**
+ * The controller's requests since `since` as the API server counts them (its kinds, minus the
+ * benchmark's own clients): the activity of an operator that exports no request metrics.
+ */
+export function apiActivity(ctx: BenchContext, since: Snapshot): () => Promise<number> {
+  return async () => {
+    const api = diff((await scrapeApiServer(ctx.api)).requests, since.api.requests);
+    const t: Tally = minus(api, diff(ctx.adminTally, since.admin), diff(ctx.cloudTally, since.cloud));
+    return total(t, (k) => isControllerRead(k) || isControllerWrite(k));
+  };
 }
 
 /**
  * Waits until the operator is idle: with our metrics, empty queue and no reconcile running, with
  * at least `minReconciles` done, confirmed for `quietMs`; with an operator that has no queue
- * metrics, no new API request (its own counter, else `activity`) for `quietMs`. Returns the
- * moment it became idle, or undefined on timeout.
+ * metrics (or no /metrics at all), no new API request (its own counter, else `activity`: the API
+ * server's count) for `quietMs`. Returns the moment it became idle, or undefined on timeout.
  */
-export async function waitIdle(op: OperatorProcess, o: IdleOptions): Promise<{ idleAt: number; counters: OperatorCounters } | undefined> {
+export async function waitIdle(op: OperatorProcess, o: IdleOptions): Promise<{ idleAt: number; counters: OperatorCounters | undefined } | undefined> {
   const deadline = performance.now() + o.timeoutMs;
   let lastTotal = -1;
   let lastChange = performance.now();
@@ -263,19 +288,19 @@ export async function waitIdle(op: OperatorProcess, o: IdleOptions): Promise<{ i
   while (performance.now() < deadline && op.running) {
     const m = await op.metrics().catch(() => undefined);
     const now = performance.now();
-    if (m !== undefined) {
-      const c = operatorCounters(m.samples);
-      const totalReq = await requestTotal(c, o.activity);
+    const c = m === undefined ? undefined : operatorCounters(m.samples);
+    const totalReq = await requestsSoFar(c, o.activity);
+    if (totalReq !== undefined) {
       if (totalReq !== lastTotal) {
         lastTotal = totalReq;
         lastChange = now;
       }
-      const q = queueIdle(c, o.minReconciles ?? 0);
+      const q = c === undefined ? undefined : queueIdle(c, o.minReconciles ?? 0);
       if (q !== false && (await op.isReady())) idleSince ??= now;
       else idleSince = undefined;
       // With queue metrics, idle since the queue emptied; without, since the last request.
       const since = q === undefined ? lastChange : idleSince;
-      if (idleSince !== undefined && since !== undefined && now - Math.max(since, idleSince) >= o.quietMs) return { idleAt: since, counters: c };
+      if (quietFor(since, idleSince, now) >= o.quietMs) return { idleAt: since ?? now, counters: c };
     }
     await sleep(o.pollMs ?? 100);
   }

@@ -88,12 +88,15 @@ export async function createNamespace(client: KubeClient, name: string): Promise
   await createIgnoringExisting(client, at(NAMESPACES, undefined), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-/** K Node objects (there is no kubelet: they exist for their addresses and topology labels). */
-export async function createNodes(client: KubeClient, k: number): Promise<void> {
+/**
+ * K Node objects (there is no kubelet: they exist for their addresses and topology labels;
+ * `annotations` lets a node simulator such as kwok take them over).
+ */
+export async function createNodes(client: KubeClient, k: number, annotations: Record<string, string> = {}): Promise<void> {
   await forEachLimit(k, 8, async (i) => {
     const name = nodeName(i);
     await createIgnoringExisting(client, at(NODES, undefined), {
-      apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { [TOPOLOGY_KEY_HOSTNAME]: name, 'kubernetes.io/hostname': name } },
+      apiVersion: 'v1', kind: 'Node', metadata: { name, annotations, labels: { [TOPOLOGY_KEY_HOSTNAME]: name, 'kubernetes.io/hostname': name } },
     });
     await client.mergePatch(at(NODES, undefined, name, 'status'), { status: { addresses: nodeAddresses(i) } });
   });

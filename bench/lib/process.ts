@@ -1,9 +1,12 @@
 // The operator under test as a child process, started by an overridable command line with the
 // CLI/environment contract every listener operator shares (KUBECONFIG, CSI_ENDPOINT,
 // HTTP_ADDRESS, ...). It runs under test/support/guard.sh, so it stops with the benchmark even if
-// the benchmark is killed. Its /metrics and /readyz are read over loopback HTTP.
+// the benchmark is killed. Its /metrics and /readyz are read over loopback HTTP when it serves
+// them; an operator that serves no HTTP (upstream's, or ours with `--http-address ''`) is ready
+// when its CSI socket accepts connections, and its memory is read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { parseProm, type Sample } from './prom.ts';
 import { scrapeText } from './requests.ts';
@@ -53,6 +56,8 @@ export class OperatorProcess {
   private readonly child: ChildProcess;
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  /** Whether its HTTP endpoint has answered (any status) at least once: then readiness is /readyz only. */
+  private httpSeen = false;
 
   private constructor(name: string, child: ChildProcess, httpPort: number, csiSocket: string) {
     this.name = name;
@@ -100,10 +105,19 @@ export class OperatorProcess {
 
   /** Peak resident set (VmHWM) of the command's process, in bytes, from /proc. */
   async peakRssBytes(): Promise<number | undefined> {
+    return this.procStatus('VmHWM');
+  }
+
+  /** Resident set (VmRSS) now, from /proc: the memory reading of an operator without /metrics. */
+  async rssBytes(): Promise<number | undefined> {
+    return this.procStatus('VmRSS');
+  }
+
+  private async procStatus(field: string): Promise<number | undefined> {
     const pid = await this.commandPid();
     if (pid === undefined) return undefined;
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'));
       return m === null ? undefined : Number(m[1]) * 1024;
     } catch {
       return undefined;
@@ -112,16 +126,20 @@ export class OperatorProcess {
 
   async metrics(): Promise<ProcessMetrics> {
     const text = await scrapeText(`http://127.0.0.1:${this.httpPort}/metrics`, undefined, 5000);
+    this.httpSeen = true;
     return { samples: parseProm(text), at: performance.now() };
   }
 
+  /**
+   * Ready: /readyz answers 200. An operator whose HTTP endpoint has never answered (none is served)
+   * is ready once its CSI socket accepts a connection.
+   */
   async isReady(): Promise<boolean> {
-    try {
-      await scrapeText(`http://127.0.0.1:${this.httpPort}/readyz`, undefined, 2000);
-      return true;
-    } catch {
-      return false;
-    }
+    const r = await httpStatus(`http://127.0.0.1:${this.httpPort}/readyz`, 2000);
+    if (r !== undefined) this.httpSeen = true;
+    if (r === 200) return true;
+    if (this.httpSeen) return false;
+    return socketAccepts(this.csiSocket, 2000);
   }
 
   /** Polls /readyz until it answers 200; rejects if the process exits or the time is up. */
@@ -160,6 +178,25 @@ function killGroup(child: ChildProcess): void {
 process.on('exit', () => {
   for (const p of live) p.killNow();
 });
+
+/** The HTTP status of a GET, or undefined when nothing answers (refused, reset, timed out). */
+function httpStatus(url: string, timeoutMs: number): Promise<number | undefined> {
+  return scrapeText(url, undefined, timeoutMs).then(() => 200, (e: unknown) => {
+    const m = /: HTTP (\d+):/.exec(e instanceof Error ? e.message : '');
+    return m === null ? undefined : Number(m[1]);
+  });
+}
+
+/** Whether a Unix socket accepts a connection within `timeoutMs`. */
+export function socketAccepts(file: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(file);
+    const done = (ok: boolean): void => { clearTimeout(timer); s.destroy(); resolve(ok); };
+    const timer = setTimeout(() => { done(false); }, timeoutMs);
+    s.once('connect', () => { done(true); });
+    s.once('error', () => { done(false); });
+  });
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,7 +3,7 @@
 // Latency is create request sent → status observed; throughput is completions per second of the
 // chunks' own time (see throughput.ts for the interleaving with the raw limit).
 import type { OperatorProcess } from '../lib/process.ts';
-import { closedLoop, snapshot, waitIdle, type BenchContext, type LoopResult } from '../lib/context.ts';
+import { apiActivity, closedLoop, snapshot, waitIdle, type BenchContext, type LoopResult } from '../lib/context.ts';
 import { BENCH_NS, classOf, listenerBody, listenerName } from '../lib/fixtures.ts';
 import { LISTENERS, at } from '../../src/k8s/resources.ts';
 import { accountController, type LatencyResult, type RequestAccount } from './common.ts';
@@ -53,7 +53,7 @@ export async function runCreateChunk(ctx: BenchContext, op: OperatorProcess, ind
     progress();
     return { start, end, label: classOf(i) };
   });
-  const idle = await waitIdle(op, { quietMs: 1000, timeoutMs: 60_000 });
+  const idle = await waitIdle(op, { quietMs: 1000, timeoutMs: 60_000, activity: apiActivity(ctx, before) });
   const after = await snapshot(ctx, op);
   const reconciles = after.operator?.reconciles !== undefined && before.operator?.reconciles !== undefined ? after.operator.reconciles - before.operator.reconciles : undefined;
   return { loop, account: accountController(before, after), reconciles, settleMs: idle === undefined ? undefined : Math.max(0, idle.idleAt - loop.lastEnd) };

@@ -54,14 +54,15 @@ function grpcCode(e: unknown): string {
   return typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'UNKNOWN';
 }
 
-async function prepareVolumes(ctx: BenchContext, m: number): Promise<CsiVolume[]> {
+async function prepareVolumes(ctx: BenchContext, m: number, first: number): Promise<CsiVolume[]> {
   await eventually('ServiceAccount default in the bench namespace', async () => {
     const sa = await ctx.admin.getOptional({ group: '', version: 'v1', plural: 'serviceaccounts', namespace: BENCH_NS, name: 'default' });
     return sa;
   }, 30_000);
   const volumes: CsiVolume[] = new Array<CsiVolume>(m);
-  await forEachLimit(m, 16, async (i) => {
-    volumes[i] = await createCsiVolume(ctx.admin, { ns: BENCH_NS, i, node: nodeName(0), listener: listenerName(i % ctx.opts.listeners) });
+  await forEachLimit(m, 16, async (j) => {
+    const i = first + j;
+    volumes[j] = await createCsiVolume(ctx.admin, { ns: BENCH_NS, i, node: nodeName(0), listener: listenerName(i % ctx.opts.listeners) });
   });
   // Let the controller-manager bind the claims now, not while we measure.
   await waitBound(ctx.admin, m).catch((e: unknown) => { ctx.log(`csi-publish: ${e instanceof Error ? e.message : String(e)} (continuing)`); });
@@ -133,10 +134,11 @@ async function publishAll(ctx: BenchContext, client: NodeClient, volumes: CsiVol
   return { loop, unimplemented };
 }
 
-export async function runCsiPublish(ctx: BenchContext, controller: OperatorProcess | undefined): Promise<CsiResult> {
+/** `first`: the index of the first volume (a later run over the same cluster uses fresh volumes). */
+export async function runCsiPublish(ctx: BenchContext, controller: OperatorProcess | undefined, first = 0): Promise<CsiResult> {
   const m = ctx.opts.publish;
   ctx.log(`csi-publish: preparing ${m} volumes (PV, PVC, Pod on ${nodeName(0)})`);
-  const volumes = await prepareVolumes(ctx, m);
+  const volumes = await prepareVolumes(ctx, m, first);
   const targets = path.join(ctx.runDir, 'csi-targets');
   for (let i = 0; i < m; i++) await mkdir(path.join(targets, String(i)), { recursive: true });
   const node = await startOperator(ctx, { cmd: ctx.opts.nodeCmd, phase: 'node', env: { KUBERNETES_NODE_NAME: nodeName(0) } });

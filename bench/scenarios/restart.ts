@@ -2,8 +2,7 @@
 // the time from start to ready (caches synced) and to an idle queue (every Listener reconciled),
 // and every request it made meanwhile: a restart over an unchanged cluster should write nothing.
 import { OperatorProcess } from '../lib/process.ts';
-import { snapshot, startOperator, waitIdle, type BenchContext } from '../lib/context.ts';
-import { isControllerRead, isControllerWrite, minus, scrapeApiServer, total, diff, type Tally } from '../lib/requests.ts';
+import { apiActivity, snapshot, startOperator, waitIdle, type BenchContext } from '../lib/context.ts';
 import { accountController, type RequestAccount } from './common.ts';
 
 export interface RestartResult {
@@ -33,12 +32,8 @@ export async function runRestart(ctx: BenchContext, old: OperatorProcess, listen
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
-  // An operator without our queue metrics: idle = no request of its kind for 2 s (API server view).
-  const activity = async (): Promise<number> => {
-    const api = diff((await scrapeApiServer(ctx.api)).requests, before.api.requests);
-    const t: Tally = minus(api, diff(ctx.adminTally, before.admin), diff(ctx.cloudTally, before.cloud));
-    return total(t, (k) => isControllerRead(k) || isControllerWrite(k));
-  };
+  // An operator without our queue metrics: idle = no request of its kind for 1 s (API server view).
+  const activity = apiActivity(ctx, before);
   const idle = readyAt === undefined ? undefined : await waitIdle(op, { minReconciles: listeners, quietMs: 1000, timeoutMs: RESTART_TIMEOUT_MS, pollMs: 50, activity });
   const after = await snapshot(ctx, op);
   const requests = accountController(before, after);
@@ -52,7 +47,7 @@ export async function runRestart(ctx: BenchContext, old: OperatorProcess, listen
       timedOut: idle === undefined,
       reconciles: after.operator?.reconciles,
       requests,
-      rssBytes: after.operator?.rssBytes,
+      rssBytes: after.operator?.rssBytes ?? await op.rssBytes(),
       heapUsedBytes: after.operator?.heapUsedBytes,
       ...(error === undefined ? {} : { error }),
     },

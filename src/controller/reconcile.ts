@@ -33,6 +33,11 @@ export interface ReconcileContext {
    * status again.
    */
   written: Map<string, { from: string | undefined; listener: RawObject }>;
+  /**
+   * The resourceVersion of each Service as our last apply returned it, until its watch event (the
+   * echo of our own write, which holds nothing the reconcile did not already use) arrives.
+   */
+  applied: Map<string, string>;
 }
 
 /** A problem with the Listener or its class that retrying cannot fix: an event, and no retry. */
@@ -131,7 +136,10 @@ async function applyService(ctx: ReconcileContext, listener: Listener, desired: 
   if (existing !== undefined && existing.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash && isSubset(desired, existing)) {
     return existing;
   }
-  return ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true, { signal });
+  const result = await ctx.client.apply<Service>(at(SERVICES, ns, name), body, FIELD_MANAGER, true, { signal });
+  const rv = result.metadata?.resourceVersion;
+  if (rv !== undefined) ctx.applied.set(namespacedKey(ns, name), rv);
+  return result;
 }
 
 /** The Nodes behind a NodePort Listener: pinned by its PVs, or running its ready endpoints. */

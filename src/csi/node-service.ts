@@ -1,19 +1,26 @@
 // CSI Node, served by `run node` on every Node: NodeGetInfo, NodeGetCapabilities (none: no
 // stage/unstage), NodePublishVolume and NodeUnpublishVolume.
 //
-// NodePublishVolume follows the contract step by step, after validating the whole request (no
-// API call and no file write for a bad request):
-//   1. read the PV and the Pod in parallel (and, at the same time, the ListenerClass or the named
-//      Listener, which the volume context already names); the PVC only for an auto Listener;
-//   2. get or create the Listener: a `listener-name` volume uses the named Listener; a
-//      `listener-class` volume creates one named after the PVC, owned by the PV. Create-only: a
-//      same-named Listener this PV does not own is refused (FAILED_PRECONDITION), never updated;
-//   3. + 4. label the PV with the Listener and the Pod with the mount label (JSON merge patches,
-//      in parallel, each skipped when the labels are already there);
-//   5. the addresses for this Pod (its own Node's address with the node ports, or the Listener's
-//      ingress addresses); none yet is UNAVAILABLE, so kubelet retries;
-//   6. create or merge the PodListeners object `pod-<uid>` (this volume's key only);
-//   7. write the file tree (pod-dir.ts).
+// NodePublishVolume follows the contract, after validating the whole request (no API call and no
+// file write for a bad request), in two rounds of requests that do not depend on each other
+// (docs/csi.md draws the chain):
+//   1. at once: the Pod, the PV and the Listener or ListenerClass the volume context names. For a
+//      `listener-name` volume the PV's read *is* its label write (3.): a JSON merge patch that also
+//      asserts the PV is this driver's volume with this handle (its CSI source is immutable, so a
+//      mismatch is refused) and answers with the PV; the labels it sets follow from the PV's own
+//      volume attributes. A `listener-class` volume reads the PV, then its claim, and creates the
+//      Listener named after the claim, owned by the PV (create-only: a same-named Listener this PV
+//      does not own is refused with FAILED_PRECONDITION, never updated);
+//   then the checks: the Pod's UID is the volume context's, the PV is bound, the Pod mounts its
+//   claim, the Listener decodes; and the addresses for this Pod (5.: its own Node's address with
+//   the node ports, or the Listener's ingress addresses; the class and Node come from a short-lived
+//   cache);
+//   2. at once: the PV labels (3., a `listener-class` volume's, skipped when there), the Pod's mount
+//      label (4., skipped when there; the patch carries the Pod's UID, so a Pod recreated meanwhile
+//      is refused, not labelled), and, when there are addresses, PodListeners `pod-<uid>` (6.:
+//      created, merged into on conflict); no address yet is UNAVAILABLE after the labels, so
+//      kubelet retries while the controller, which needs the labels, works;
+//   7. the file tree (pod-dir.ts).
 // Every step is idempotent, so a repeated publish converges to the same state.
 //
 // Bounded and serialised: every API request carries the call's signal (its gRPC deadline and
@@ -32,9 +39,9 @@
 // The plugin never watches cluster-wide: it caches only its ListenerClasses and Nodes (by name,
 // for a short time; in practice only its own Node is ever asked for).
 
-import { FIELD_MANAGER, TOPOLOGY_KEY_HOSTNAME } from '../constants.ts';
+import { DRIVER_NAME, FIELD_MANAGER, TOPOLOGY_KEY_HOSTNAME } from '../constants.ts';
 import type { Listener } from '../crd/index.ts';
-import { isConflict, isNotFound, type KubeClient, type ResourceRef } from '../k8s/client.ts';
+import { ApiError, isConflict, isNotFound, type KubeClient, type ResourceRef } from '../k8s/client.ts';
 import { LISTENER_CLASSES, LISTENERS, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, POD_LISTENERS, PODS, at } from '../k8s/resources.ts';
 import { TtlCache } from '../util/ttl-cache.ts';
 import {
@@ -152,7 +159,7 @@ type Outcome<T> = Result<T, NodePublishVolumeError>;
 async function publish(c: Call, args: NodePublishVolumeArgs, { log }: RpcContext): Promise<Outcome<Record<string, never>>> {
   const namespace = args.pod.namespace;
 
-  // 1. + 2. The objects, and the Listener.
+  // 1. The objects, and the Listener.
   const read = await readObjects(c, args);
   if (!read.ok) return read;
   const { pv, pvRef, pod, podRef, claimRef, volumeName, early } = read.value;
@@ -162,21 +169,22 @@ async function publish(c: Call, args: NodePublishVolumeArgs, { log }: RpcContext
   if (!listener.ok) return listener;
   const { name: listenerName, uid: listenerUid, ref: listenerRef } = listener.value;
 
-  // 3. + 4. Labels on the PV and the Pod.
-  const labelled = await Promise.all([
-    labelIfMissing(c, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, pv, buildPvLabelPatch({ namespace, name: listenerName })),
-    labelIfMissing(c, at(PODS, namespace, args.pod.name), podRef, pod, buildPodLabelPatch({ name: listenerName, uid: listenerUid })),
-  ]);
-  for (const l of labelled) if (!l.ok) return l;
-
-  // 5. The addresses for this Pod.
+  // 5. The addresses for this Pod (no write yet).
   const addresses = await addressesForPod(c, { listener: listener.value.listener, listenerRef, pod, podRef });
-  if (!addresses.ok) return addresses;
 
-  // 6. PodListeners.
-  const podListeners = buildPodListenersPatch({ pod, volumeName, scope: addresses.value.scope, ingressAddresses: addresses.value.addresses });
-  const upserted = await upsertPodListeners(c, podListeners);
-  if (!upserted.ok) return upserted;
+  // 2. The writes that do not depend on each other: 3. + 4. the labels, 6. PodListeners.
+  // The Pod's UID in its patch: a Pod deleted and recreated since it was read is refused (its UID
+  // is immutable), not labelled.
+  const podLabel = { metadata: { uid: pod.metadata?.uid, labels: buildPodLabelPatch({ name: listenerName, uid: listenerUid }).metadata.labels } };
+  const writes: Promise<Result<void, WriteObject>>[] = [
+    labelIfMissing(c, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, pv, buildPvLabelPatch({ namespace, name: listenerName })),
+    labelIfMissing(c, at(PODS, namespace, args.pod.name), podRef, pod, podLabel),
+  ];
+  if (addresses.ok) {
+    writes.push(upsertPodListeners(c, buildPodListenersPatch({ pod, volumeName, scope: addresses.value.scope, ingressAddresses: addresses.value.addresses })));
+  }
+  for (const w of await Promise.all(writes)) if (!w.ok) return w;
+  if (!addresses.ok) return addresses;
 
   // 7. The files.
   const written = await writePodDir(args.targetPath, addresses.value.addresses);
@@ -203,7 +211,7 @@ async function readObjects(c: Call, args: NodePublishVolumeArgs): Promise<Outcom
   const pvRef: ObjectRef = { kind: 'PersistentVolume', name: args.volumeId };
   const podRef: ObjectRef = { kind: 'Pod', namespace, name: args.pod.name };
   const [pv, pod, early] = await Promise.all([
-    fetchObject<PersistentVolume>(client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), pvRef, signal),
+    readPv(c, args, pvRef),
     fetchObject<Pod>(client, at(PODS, namespace, args.pod.name), podRef, signal),
     args.selector.kind === 'class' ? resolveClassOf(c, args.selector.className) : readNamedListener(c, namespace, args.selector.listenerName),
   ]);
@@ -219,6 +227,30 @@ async function readObjects(c: Call, args: NodePublishVolumeArgs): Promise<Outcom
   const volumeName = claimRef.namespace === namespace ? volumeNameForPvc({ pod: pod.value, pvcName: claim.name }) : undefined;
   if (volumeName === undefined) return err({ kind: 'VolumeNotInPod', pod: podRef, claim: claimRef });
   return ok({ pv: pv.value, pvRef, pod: pod.value, podRef, claimRef, volumeName, early: early.value });
+}
+
+/** The PV: for a `listener-name` volume through its label patch (labelPvAsRead), else a GET. */
+function readPv(c: Call, args: NodePublishVolumeArgs, ref: ObjectRef): Promise<Outcome<PersistentVolume>> {
+  if (args.selector.kind === 'name') return labelPvAsRead(c, args.volumeId, ref, { namespace: args.pod.namespace, name: args.selector.listenerName });
+  return fetchObject<PersistentVolume>(c.client, at(PERSISTENT_VOLUMES, undefined, args.volumeId), ref, c.signal);
+}
+
+/**
+ * A `listener-name` volume's PV, read by writing its labels (contract step 3): they follow from
+ * the request alone (the Listener its volume attributes name, in the Pod's namespace), so the
+ * read and the write are one request. The patch also names the PV's CSI driver and handle, which
+ * are immutable: a PV that is not this driver's volume with this handle is refused (422), not
+ * labelled. A missing PV is UNAVAILABLE, as a failed read.
+ */
+async function labelPvAsRead(c: Call, volumeId: string, ref: ObjectRef, listener: { namespace: string; name: string }): Promise<Outcome<PersistentVolume>> {
+  const patch = { metadata: buildPvLabelPatch(listener).metadata, spec: { csi: { driver: DRIVER_NAME, volumeHandle: volumeId } } };
+  try {
+    return ok(await c.client.mergePatch<PersistentVolume>(at(PERSISTENT_VOLUMES, undefined, volumeId), patch, FIELD_MANAGER, { signal: c.signal }));
+  } catch (cause) {
+    if (isNotFound(cause)) return err({ kind: 'GetObject', ref, cause });
+    if (cause instanceof ApiError && cause.status === 422) return err({ kind: 'InvalidObject', ref, reason: `it is not a volume of ${DRIVER_NAME} with handle "${volumeId}"` });
+    return err({ kind: 'WriteObject', ref, action: 'patch', cause });
+  }
 }
 
 /** The Listener with the name and UID the labels need (always set on an object read from the API server). */
@@ -309,25 +341,27 @@ async function addressesForPod(c: Call, a: {
   return podAddresses({ listener: a.listenerRef, listenerStatus: status, node: node.value, preferredAddressType: listenerClass.value.spec.preferredAddressType });
 }
 
-/** Merge this volume's key into `pod-<uid>`, creating it first if needed (two volumes may race). */
+/**
+ * This volume's key in `pod-<uid>`: created (a Pod's first listener volume, the usual case: one
+ * request), merged into when it exists (another volume of the Pod made it; a re-publish). The
+ * rare object deleted between a refused create and the merge is created again (bounded).
+ */
 async function upsertPodListeners(c: Call, patch: PodListenersPatch): Promise<Result<void, WriteObject>> {
   const { client, signal } = c;
   const { namespace, name } = patch.metadata;
   const ref: ObjectRef = { kind: 'PodListeners', namespace, name };
-  const resource = at(POD_LISTENERS, namespace, name);
   for (let attempt = 0; ; attempt++) {
-    try {
-      await client.mergePatch(resource, patch, FIELD_MANAGER, { signal });
-      return ok(undefined);
-    } catch (cause) {
-      if (!isNotFound(cause)) return err({ kind: 'WriteObject', ref, action: 'patch', cause });
-    }
     try {
       await client.create(at(POD_LISTENERS, namespace), patch, { signal });
       return ok(undefined);
     } catch (cause) {
-      // Another volume of the same Pod created it meanwhile: merge into theirs.
-      if (!isConflict(cause) || attempt >= 2) return err({ kind: 'WriteObject', ref, action: 'create', cause });
+      if (!isConflict(cause)) return err({ kind: 'WriteObject', ref, action: 'create', cause });
+    }
+    try {
+      await client.mergePatch(at(POD_LISTENERS, namespace, name), patch, FIELD_MANAGER, { signal });
+      return ok(undefined);
+    } catch (cause) {
+      if (!isNotFound(cause) || attempt >= 2) return err({ kind: 'WriteObject', ref, action: 'patch', cause });
     }
   }
 }

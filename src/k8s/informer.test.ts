@@ -119,3 +119,27 @@ test('retrying after errors leaves no abort listener behind on the informer\'s s
   assert.ok(getEventListeners(stopSignal, 'abort').length <= 2, `${getEventListeners(stopSignal, 'abort').length} abort listeners after 50 retries`);
   await informer.stop();
 });
+
+test('the initial LIST comes in pages of 500 (limit/continue), one snapshot; the watch starts from its resourceVersion', async () => {
+  const client = new ScriptedClient();
+  const queries: RequestOptions['query'][] = [];
+  const pages: ObjectList<KubeObject>[] = [
+    { items: [{ metadata: { name: 'a', namespace: 'ns', resourceVersion: '5' } }], metadata: { resourceVersion: '20', continue: 'token-1' } },
+    { items: [{ metadata: { name: 'b', namespace: 'ns', resourceVersion: '7' } }], metadata: { resourceVersion: '20', continue: '' } },
+  ];
+  client.list = (_r: unknown, q: unknown): Promise<ObjectList<KubeObject>> => {
+    queries.push(q as RequestOptions['query']);
+    const page = pages.shift();
+    return page === undefined ? Promise.reject(new Error('no more pages')) : Promise.resolve(page);
+  };
+  const informer = new Informer<KubeObject>(client as unknown as KubeClient, { group: '', version: 'v1', plural: 'configmaps', namespace: 'ns' }, { labelSelector: 'x=y' });
+  await informer.start();
+  await flush();
+  assert.deepEqual(queries, [
+    { labelSelector: 'x=y', fieldSelector: undefined, limit: 500, continue: undefined },
+    { labelSelector: 'x=y', fieldSelector: undefined, limit: 500, continue: 'token-1' },
+  ]);
+  assert.deepEqual(informer.list().map((o) => o.metadata?.name).sort(), ['a', 'b']);
+  assert.equal(client.watches[0]?.query?.resourceVersion, '20');
+  await informer.stop();
+});

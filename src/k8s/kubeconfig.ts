@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { isJsonMap, type JsonMap } from '../core/merge.ts';
 
 export interface TlsOptions {
@@ -67,7 +66,9 @@ export async function loadClientConfig(o: LoadOptions = {}): Promise<ClientConfi
 
 async function fromFiles(files: string[]): Promise<ClientConfig> {
   const merged: Merged = { clusters: new Map(), users: new Map(), contexts: new Map() };
-  for (const file of files) mergeFile(merged, file);
+  // The YAML parser only when a file is read (in a Pod, with its service account, it never is).
+  const { parse } = await import('yaml');
+  for (const file of files) mergeFile(merged, file, parse);
   const source = files.join(path.delimiter);
   const { contextName, clusterName, cluster, userName, user } = selectContext(merged, source);
   refuseUnsupported(cluster, ['proxy-url'], `cluster "${clusterName}"`, source);
@@ -103,7 +104,7 @@ function selectContext(merged: Merged, source: string): { contextName: string; c
   return { contextName, clusterName, cluster, userName: userName ?? '', user };
 }
 
-function mergeFile(into: Merged, file: string): void {
+function mergeFile(into: Merged, file: string, parse: (text: string) => unknown): void {
   let doc: unknown;
   try {
     doc = parse(readFileSync(file, 'utf8'));

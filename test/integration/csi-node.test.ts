@@ -421,6 +421,10 @@ test('property: hostile NodePublishVolume requests through the socket never cras
   const capability = fc.constantFrom(mountCapability, mountCapability, mountCapability, null, { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' as const } }, { mount: {} }, { mount: {}, access_mode: { mode: 'UNKNOWN' as const } });
   const request = fc.record({ volume_id: often(`${f.ns}-pv`), target_path: targetPath, volume_capability: capability, volume_context: context, readonly: fc.boolean() });
   const codes = new Map<string, number>();
+  // A listener-name volume's PV is read through its label patch: every patch must be one of those,
+  // on a PV that does not exist (so nothing was written).
+  const patched = new Set<string>();
+  f.plugin.kube.onRequest((verb, p) => { if (verb === 'patch') patched.add(p); });
   await fc.assert(
     fc.asyncProperty(request, async (req) => {
       try {
@@ -438,7 +442,11 @@ test('property: hostile NodePublishVolume requests through the socket never cras
   t.diagnostic(`codes: ${JSON.stringify(Object.fromEntries(codes))}`);
   assert.equal(await lstat(root).catch(() => undefined), undefined, 'nothing was written');
   assert.equal(await lstat(path.join(f.dir, 'escape')).catch(() => undefined), undefined);
-  assert.equal(f.plugin.kube.counts.create + f.plugin.kube.counts.patch, 0, 'no API write');
+  assert.equal(f.plugin.kube.counts.create, 0, 'no API create');
+  for (const p of patched) {
+    assert.match(p, /^\/api\/v1\/persistentvolumes\/[^/]+$/, 'only PV label patches (a listener-name volume\'s read)');
+    assert.equal(await f.client.getOptional({ group: '', version: 'v1', plural: 'persistentvolumes', name: decodeURIComponent(p.split('/').pop() ?? '') }), undefined, `${p} does not exist: nothing written`);
+  }
   assert.deepEqual((await f.plugin.csi.call('Identity', 'Probe', {})).ready, { value: true }, 'still serving');
 });
 
@@ -459,6 +467,79 @@ test('a Pod recreated under the same name: UNAVAILABLE naming the Pod and both U
   assert.equal(c.create + c.apply + c.patch + c.update + c.delete, writesBefore, 'no API write');
   assert.equal(await f.client.getOptional(at(LISTENERS, f.ns, 'web-0-listener')), undefined, 'no Listener created');
   assert.deepEqual(await podLabels(f.client, f.ns, 'web-0'), {}, 'the Pod is not labelled');
+  assert.equal(await f.client.getOptional(at(POD_LISTENERS, f.ns, `pod-${pod.metadata.uid}`)), undefined, 'no PodListeners');
+  assert.equal(await lstat(vol.target).catch(() => undefined), undefined, 'no files');
+});
+
+/** The plugin's API requests during one publish, by verb (the call's outcome is the caller's). */
+async function requestsOf(f: Frame, call: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = { ...f.plugin.kube.counts };
+  await call().catch(() => undefined);
+  const out: Record<string, number> = {};
+  for (const [verb, n] of Object.entries(f.plugin.kube.counts)) {
+    const d = n - before[verb as keyof typeof before];
+    if (d !== 0) out[verb] = d;
+  }
+  return out;
+}
+
+test('API requests per publish of a listener-name volume: 5, in two rounds, and 5 again for a re-publish', async (t) => {
+  const f = await nodeTest(t);
+  await withController(t, f.ns);
+  await createClass(t, f.client, `${f.ns}-internal`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
+  await createListener(f.client, f.ns, 'shared', { className: `${f.ns}-internal`, ports: [{ name: 'http', port: 80 }] });
+  await waitStatus(f.client, f.ns, 'shared', 'an address', (s) => (s.ingressAddresses?.length ?? 0) > 0);
+  const { vols: [named] } = await listenerPod(t, f, 'named', [], [{ volume: 'listener', annotations: { [NAME]: 'shared' } }]);
+  assert.ok(named);
+  // GET the Pod and the Listener, PATCH the PV (its read and its labels at once); then PATCH the
+  // Pod's label and POST PodListeners.
+  assert.deepEqual(await requestsOf(f, () => publish(f, named)), { get: 2, patch: 2, create: 1 });
+  assert.equal((await readTree(named.target))['default-address ->']?.startsWith('addresses/'), true, 'published');
+  // Again: the same reads and the PV's no-op patch, no Pod patch (labelled), PodListeners refused as existing and merged.
+  assert.deepEqual(await requestsOf(f, () => publish(f, named)), { get: 2, patch: 2, create: 1 });
+});
+
+test('API requests of a listener-class volume\'s first publish (no address yet): 7, and nothing for PodListeners', async (t) => {
+  const f = await nodeTest(t);
+  await createClass(t, f.client, `${f.ns}-internal`, { serviceType: 'ClusterIP', preferredAddressType: 'IP' });
+  const { vols: [auto] } = await listenerPod(t, f, 'auto', [{ name: 'http', containerPort: 80 }], [{ volume: 'listener', annotations: { [CLASS]: `${f.ns}-internal` } }]);
+  assert.ok(auto);
+  // GET PV, Pod and ListenerClass (the plugin's cache is cold) at once, GET the claim, POST the
+  // Listener; PATCH the PV and Pod labels; no address yet, so no PodListeners and UNAVAILABLE.
+  assert.deepEqual(await requestsOf(f, () => expectCode(publish(f, auto), status.UNAVAILABLE, /has no ingress addresses yet/)), { get: 4, create: 1, patch: 2 });
+});
+
+test('a listener-name volume whose PV is not this driver\'s volume with that handle: FAILED_PRECONDITION, the PV untouched', async (t) => {
+  const f = await nodeTest(t);
+  await createClass(t, f.client, `${f.ns}-internal`, { serviceType: 'ClusterIP' });
+  await createListener(f.client, f.ns, 'shared', { className: `${f.ns}-internal`, ports: [{ name: 'http', port: 80 }] });
+  const { vols: [vol] } = await listenerPod(t, f, 'p', [], [{ volume: 'listener', annotations: { [NAME]: 'shared' } }]);
+  assert.ok(vol);
+  const foreign = `${f.ns}-foreign`;
+  await f.client.create(at(PERSISTENT_VOLUMES, undefined), {
+    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: foreign },
+    spec: { capacity: { storage: '1' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', csi: { driver: 'other.example.com', volumeHandle: foreign } },
+  });
+  t.after(async () => { await f.client.delete(at(PERSISTENT_VOLUMES, undefined, foreign)).catch(() => undefined); });
+  await expectCode(f.plugin.csi.call('Node', 'NodePublishVolume', { ...vol.request, volume_id: foreign }), status.FAILED_PRECONDITION,
+    new RegExp(`PersistentVolume "${foreign}".*not a volume of listeners.stackable.tech with handle "${foreign}"`));
+  const pv = await f.client.get<TestPv>(at(PERSISTENT_VOLUMES, undefined, foreign));
+  assert.equal(pv.metadata.labels, undefined, 'not labelled');
+  assert.deepEqual(await podLabels(f.client, f.ns, 'p'), {}, 'the Pod is not labelled');
+});
+
+test('a listener-name volume of a recreated Pod: UNAVAILABLE; only the PV\'s own Listener labels were written, no Pod, PodListeners or file write', async (t) => {
+  const f = await nodeTest(t);
+  await createClass(t, f.client, `${f.ns}-internal`, { serviceType: 'ClusterIP' });
+  await createListener(f.client, f.ns, 'shared', { className: `${f.ns}-internal`, ports: [{ name: 'http', port: 80 }] });
+  const { pod, vols: [vol] } = await listenerPod(t, f, 'p', [], [{ volume: 'listener', annotations: { [NAME]: 'shared' } }]);
+  assert.ok(vol);
+  const staleUid = '00000000-0000-4000-8000-000000000000';
+  await expectCode(f.plugin.csi.call('Node', 'NodePublishVolume', { ...vol.request, volume_context: { ...vol.request.volume_context, 'csi.storage.k8s.io/pod.uid': staleUid } }), status.UNAVAILABLE,
+    new RegExp(`Pod "${f.ns}/p" has UID "${pod.metadata.uid}", but the volume is published for UID "${staleUid}"`));
+  const pv = await f.client.get<TestPv>(at(PERSISTENT_VOLUMES, undefined, vol.pv.metadata.name));
+  assert.equal(pv.metadata.labels?.['listeners.stackable.tech/listener-name'], 'shared', 'the PV names the Listener its own volume attributes name');
+  assert.deepEqual(await podLabels(f.client, f.ns, 'p'), {}, 'the Pod is not labelled');
   assert.equal(await f.client.getOptional(at(POD_LISTENERS, f.ns, `pod-${pod.metadata.uid}`)), undefined, 'no PodListeners');
   assert.equal(await lstat(vol.target).catch(() => undefined), undefined, 'no files');
 });

@@ -60,7 +60,7 @@ export function layerCacheOf(cacheDir: string): string {
 /** A digest of everything the operator images are made of: a warm cache skips the build. */
 async function operatorInputsKey(binDir: string): Promise<string> {
   const h = createHash('sha256');
-  const inputs = ['src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'docker/Dockerfile',
+  const inputs = ['src', 'proto', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'docker/Dockerfile', 'scripts/build-dist.ts', 'scripts/stamp-build.ts',
     'test/support/dockerfile.ts', 'test/support/image-archive.ts', 'test/support/operator-image.ts', 'test/support/images.ts',
     'test/support/registrar.ts', 'test/support/pluginregistration.proto'];
   const { stdout } = await run('git', ['ls-files', '-s', '--', ...inputs], { cwd: ROOT });

@@ -3,7 +3,7 @@
 // for by this machine's Node.js with the shared libraries it links (the Dockerfile's
 // NODE_VERSION must be the Node.js running this: checked), each COPY becomes one layer, and
 // WORKDIR, ENV, USER, ENTRYPOINT and CMD the image's configuration:
-//   COPY --from=build /src/dist ...      `npm run build`'s output (tsc -p tsconfig.build.json + the build stamp)
+//   COPY --from=build /src/dist ...      `npm run build`'s output (the bundle + the build stamp)
 //   COPY --from=deps /app/node_modules . the production dependencies (`npm ls --omit=dev`)
 //   COPY <path> ...                      from the build context (the repository root)
 // The base and dependency layers are cached by the digest of their inputs.
@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stampBuild } from '../../scripts/stamp-build.ts';
+import { buildDist } from '../../scripts/build-dist.ts';
 import { DOCKERFILE, ROOT, readDockerfile, runtimeStage, runtimeStageSync, type Copy, type RuntimeStage } from './dockerfile.ts';
 import { buildLayer, cachedLayer, writeArchive, type Layer, type LayerTar } from './image-archive.ts';
 
@@ -26,17 +26,9 @@ export const OPERATOR_ENV: readonly string[] = RUNTIME.env;
 /** The PATH of the base image (node:*-slim sets it; the Dockerfile does not). */
 const BASE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
-/** Compiles src/ as `npm run build` does, into `dist`; incremental when given a build-info file. */
-export async function compileDist(dist: string, o: { buildInfoFile?: string; noCheck?: boolean } = {}): Promise<void> {
-  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const incremental = o.buildInfoFile === undefined ? [] : ['--incremental', '--tsBuildInfoFile', o.buildInfoFile];
-  try {
-    await run(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', dist, ...incremental, ...(o.noCheck === true ? ['--noCheck'] : [])], { maxBuffer: 16 << 20 });
-  } catch (e) {
-    const out = (e as { stdout?: string }).stdout ?? '';
-    throw new Error(`tsc -p tsconfig.build.json failed:\n${out.trim()}`, { cause: e });
-  }
-  await stampBuild(dist);
+/** Builds src/ as `npm run build` does (the bundle and its stamp, scripts/build-dist.ts), into `dist`. */
+export async function compileDist(dist: string): Promise<void> {
+  await buildDist(dist);
 }
 
 /** Node.js and the shared libraries it links (from `ldd`), at the same paths: the base image. */

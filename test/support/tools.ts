@@ -5,7 +5,7 @@ import path from 'node:path';
 
 const SCRIPT = path.join(import.meta.dirname, '..', '..', 'scripts', 'build-tools.sh');
 
-export async function buildTools(target: 'kubernetes' | 'csi' | 'all', log: (l: string) => void): Promise<string> {
+export async function buildTools(target: 'kubernetes' | 'csi' | 'kwok' | 'all', log: (l: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [SCRIPT, target], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
