@@ -2,6 +2,8 @@
 // the build time (stamp-build.ts).
 //
 //   dist/main.js                          the CLI, every module it imports, in one CommonJS file
+//   dist/webhook/certificate-worker.js    the worker thread that issues the webhook's certificate
+//   dist/cli/chart-tests.js               the Helm chart's test hooks (`helm test`)
 //   dist/proto/grpc/reflection/...        the .proto files @grpc/reflection loads at run time
 //   dist/package.json                     {"type": "commonjs"}
 //   dist/build-info.json                  the build stamp
@@ -26,25 +28,34 @@ const ROOT = path.join(import.meta.dirname, '..');
 const SRC = path.join(ROOT, 'src');
 
 /** Entry points, as paths below src/ (their output keeps the path, with .js). */
-export const ENTRY_POINTS = ['main.ts', 'webhook/certificate-worker.ts'];
+export const ENTRY_POINTS = ['main.ts', 'webhook/certificate-worker.ts', 'cli/chart-tests.ts'];
 /** Imported only when needed, from node_modules at run time. */
 export const EXTERNAL = ['@kubernetes/client-node'];
 
 /** The URL helper every rewritten `import.meta.url` calls (relative to the bundle's own file). */
 const BANNER = 'const __moduleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;';
 
-/** Rewrites `import.meta.url` in a source file below src/ to the URL of its unbundled output file. */
-function moduleUrls(outbase: string): Plugin {
+/**
+ * Rewrites `import.meta` in a source file below src/ for the CommonJS bundle of `entry` (a path
+ * below src/): `.url` to the URL of the module's unbundled output file, `.main` (entry only) to
+ * whether the bundle runs as the program.
+ */
+function moduleUrls(entry: string): Plugin {
   return {
     name: 'module-urls',
     setup(b) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
-        const text = await readFile(args.path, 'utf8');
-        if (!args.path.startsWith(SRC + path.sep) || !text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
+        let text = await readFile(args.path, 'utf8');
+        if (!args.path.startsWith(SRC + path.sep)) return { contents: text, loader: 'ts' };
+        const own = path.relative(SRC, args.path);
+        // `if (import.meta.main)`: the module is the bundle's entry point, run as the program.
+        if (text.includes('import.meta.main')) {
+          if (own !== entry) throw new Error(`${args.path}: import.meta.main outside an entry point (${entry}) would run in the bundle that includes it`);
+          text = text.replaceAll('import.meta.main', '(require.main === module)');
+        }
         // The module's own output path (src/csi/proto/load.ts → csi/proto/load.js), relative to
         // the directory of the bundle that includes it.
-        const own = path.relative(SRC, args.path).replace(/\.ts$/, '.js');
-        const rel = path.relative(outbase, own) || own;
+        const rel = path.relative(path.dirname(entry), own.replace(/\.ts$/, '.js'));
         return { contents: text.replaceAll('import.meta.url', `__moduleUrl(${JSON.stringify(rel)})`), loader: 'ts' };
       });
     },
@@ -85,7 +96,7 @@ export async function buildDist(outDir: string, env: NodeJS.ProcessEnv = process
       target: 'node26',
       external: EXTERNAL,
       banner: { js: BANNER },
-      plugins: [moduleUrls(path.dirname(entry)), reflectionProtos()],
+      plugins: [moduleUrls(entry), reflectionProtos()],
       sourcemap: 'external',
       // Names stay (stack traces and logs), white space goes: the source V8 keeps is smaller.
       minifyWhitespace: true,

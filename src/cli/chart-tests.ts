@@ -72,4 +72,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+// Not a top-level await: the image runs this as a CommonJS bundle (scripts/build-dist.ts).
+if (import.meta.main) void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

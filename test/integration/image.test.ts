@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -110,4 +110,13 @@ test('the image assembled from docker/Dockerfile (as the e2e tier does) runs: cr
   // Only the production dependencies.
   assert.ok(!existsSync(path.join(root, 'app', 'node_modules', 'typescript')), 'no dev dependency in the image');
   assert.ok(existsSync(path.join(root, 'app', 'node_modules', '@grpc', 'grpc-js')));
+  // Every script of the image the chart runs (its `helm test` hooks) is in it, and runs.
+  const testsDir = path.join(ROOT, 'deploy', 'helm', 'listener-operator', 'templates', 'tests');
+  const scripts = new Set<string>();
+  for (const f of await readdir(testsDir)) for (const m of (await readFile(path.join(testsDir, f), 'utf8')).matchAll(/\/app\/dist\/[\w./-]+\.js/g)) scripts.add(m[0]);
+  assert.ok(scripts.size > 0, 'the chart\'s test hooks run scripts of the image');
+  for (const s of scripts) {
+    const usage = await run(path.join(root, 'usr', 'local', 'bin', 'node'), [path.join(root, s)], { cwd: root, env: { PATH: '/usr/bin:/bin' } }).then(() => '', (e: unknown) => (e as { stderr?: string }).stderr ?? '');
+    assert.match(usage, /^usage: /, `${s} runs in the image (without arguments it prints its usage)`);
+  }
 });
