@@ -1,8 +1,9 @@
 // The conversion webhook's serving certificate: a fresh CA and a leaf for the Service's DNS name,
-// as upstream makes them (ECDSA P-256, a 24 h lifetime by default). They are issued in a worker
-// thread (certificate-worker.ts) so that the X.509 library never stays in the operator's memory.
+// as upstream makes them (ECDSA P-256, a 24 h lifetime by default). They are issued by a short-lived
+// child process (certificate-worker.ts) so that the X.509 library never stays in the operator's memory.
 import { X509Certificate } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface CertificateRequest {
   /** Subject alternative names of the leaf; the first is also its common name. */
@@ -24,23 +25,31 @@ type WorkerAnswer = { ok: true; cert: IssuedCertificate } | { ok: false; error: 
 
 const ISSUE_TIMEOUT_MS = 30_000;
 
-// The worker's file sits next to this one, compiled (.js, dist/) or not (.ts, src/).
-const WORKER_URL = new URL(`./certificate-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+// The worker's file sits next to this one, bundled (.js, dist/webhook/) or not (.ts, src/webhook/).
+const WORKER_FILE = fileURLToPath(new URL(`./certificate-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-/** Issues a CA and a leaf certificate signed by it (bounded: 30 s). */
+/** Issues a CA and a leaf certificate signed by it, in a child process (bounded: 30 s). */
 export async function issueCertificate(req: CertificateRequest): Promise<IssuedCertificate> {
-  const worker = new Worker(WORKER_URL, { workerData: req });
+  // No inherited Node.js flags (a test runner's, an inspector's): the child needs none.
+  const child = fork(WORKER_FILE, [], { execArgv: [], serialization: 'json', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
   try {
     const answer = await new Promise<WorkerAnswer>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`issuing a certificate took longer than ${ISSUE_TIMEOUT_MS} ms`)); }, ISSUE_TIMEOUT_MS);
-      worker.once('message', (m: WorkerAnswer) => { clearTimeout(timer); resolve(m); });
-      worker.once('error', (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
-      worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the certificate worker exited (${code}) without an answer`)); });
+      child.once('message', (m: WorkerAnswer) => { clearTimeout(timer); resolve(m); });
+      child.once('error', (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const last = stderr.trim().split('\n').at(-1) ?? '';
+        reject(new Error(`the certificate process (${WORKER_FILE}) exited (${signal ?? String(code)}) without an answer${last === '' ? '' : `: ${last}`}`));
+      });
+      child.send(req);
     });
     if (!answer.ok) throw new Error(`issuing a certificate failed: ${answer.error}`);
     return answer.cert;
   } finally {
-    await worker.terminate();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
