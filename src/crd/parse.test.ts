@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Value } from 'typebox/value';
+import { ListenerClassSchema } from './listener-class.ts';
+import { ListenerSchema } from './listener.ts';
 import { describeObject, parseListener, parseListenerClass, parsePodListeners } from './parse.ts';
 
 const meta = { name: 'web', namespace: 'prod', uid: '0b6f-11' };
@@ -163,4 +167,56 @@ test('describeObject names objects as namespace/name', () => {
   assert.equal(describeObject({ metadata: { name: 'a' } }), 'a');
   assert.equal(describeObject({ metadata: { namespace: 'b' } }), 'b/<unnamed>');
   assert.equal(describeObject(null), '<unnamed>');
+});
+
+test('property: defaults are filled as TypeBox\'s generic Value.Default fills them', () => {
+  // The parser fills defaults with its own walk of the schema (parse.ts, withDefaults); TypeBox's
+  // generic one is the reference. Fields are present, missing or null, at every level.
+  const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null | undefined> => fc.oneof(arb, fc.constant(null), fc.constant(undefined));
+  const port = fc.record({ name: fc.constantFrom('http', 'metrics'), port: fc.integer({ min: 1, max: 65535 }), protocol: maybe(fc.constantFrom('TCP', 'UDP')) }, { requiredKeys: ['name', 'port'] });
+  const listener = fc.record({
+    metadata: fc.constant(meta),
+    spec: fc.record({
+      className: maybe(fc.constantFrom('a', 'b')),
+      ports: maybe(fc.array(port, { maxLength: 3 })),
+      extraPodSelectorLabels: fc.dictionary(fc.constantFrom('x', 'y'), fc.string({ maxLength: 3 })),
+      publishNotReadyAddresses: maybe(fc.boolean()),
+      objectOverrides: fc.array(fc.record({ kind: fc.constant('Service'), spec: fc.object({ maxDepth: 1 }) }), { maxLength: 2 }),
+    }, { requiredKeys: [] }),
+  });
+  const listenerClass = fc.record({
+    metadata: fc.constant({ name: 'c' }),
+    spec: fc.record({
+      serviceType: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'),
+      serviceAnnotations: fc.dictionary(fc.constantFrom('a', 'b'), fc.string({ maxLength: 3 })),
+      loadBalancerAllocateNodePorts: maybe(fc.boolean()),
+      loadBalancerClass: maybe(fc.string({ maxLength: 3 })),
+      preferredAddressType: maybe(fc.constantFrom('IP', 'Hostname', 'HostnameConservative')),
+      pinnedNodePorts: maybe(fc.boolean()),
+      serviceOverrides: fc.option(fc.object({ maxDepth: 2 }), { nil: undefined }),
+    }, { requiredKeys: ['serviceType'] }),
+  });
+  const defined = (o: unknown): unknown => JSON.parse(JSON.stringify(o)) as unknown; // fields set to undefined are absent
+  fc.assert(fc.property(listener, (l) => {
+    const input = defined(l);
+    const expected = Value.Default(ListenerSchema, structuredClone(input));
+    if (Value.Check(ListenerSchema, expected)) assert.deepEqual(parseListener(input), { ok: true, value: expected });
+    else assert.equal(parseListener(input).ok, false);
+  }), { numRuns: 300 });
+  fc.assert(fc.property(listenerClass, (c) => {
+    const input = defined(c);
+    const expected = Value.Default(ListenerClassSchema, structuredClone(input));
+    if (Value.Check(ListenerClassSchema, expected)) assert.deepEqual(parseListenerClass(input), { ok: true, value: expected });
+    else assert.equal(parseListenerClass(input).ok, false);
+  }), { numRuns: 300 });
+});
+
+test('a parse is remembered for the same object, and redone for a new version of it', () => {
+  const v1 = { metadata: meta, spec: { className: 'a' } };
+  const first = parseListener(v1);
+  assert.equal(parseListener(v1), first, 'the same object: the same result');
+  const v2 = { metadata: meta, spec: { className: 'b' } };
+  const second = parseListener(v2);
+  assert.ok(second.ok);
+  assert.equal(second.value.spec.className, 'b');
 });
