@@ -292,3 +292,11 @@ test('property: dropping any required field of a valid NodePublishVolume request
     { numRuns: 1000 },
   );
 });
+
+test('NodePublishVolume: a volume_id that is not a PV name is refused before any request (".", "..", "a/b", uppercase)', () => {
+  for (const id of ['.', '..', 'a/b', '../pvs', 'PVC-1', '-x']) {
+    const e = errorOf(validateNodePublishVolume(publishRequest({ volume_id: id })));
+    assert.equal(e.kind, 'InvalidField', id);
+  }
+  assert.equal(validateNodePublishVolume(publishRequest({ volume_id: 'pvc-5a1b.x' })).ok, true);
+});

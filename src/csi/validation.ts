@@ -122,6 +122,9 @@ export function validateNodePublishVolume(request: NodePublishVolumeRequest): Re
   const req = asRecord(request);
   const volumeId = requiredString(req, 'volume_id');
   if (!volumeId.ok) return volumeId;
+  // Our volume ids are PV names (CreateVolume gives them): anything else names no PV, and "." or
+  // ".." would address the PV collection or the API's root in the request path.
+  if (!isDnsSubdomain(volumeId.value)) return err({ kind: 'InvalidField', field: 'volume_id', value: volumeId.value, reason: 'not a PersistentVolume name (DNS-1123 subdomain)' });
   const targetPath = validTargetPath(req);
   if (!targetPath.ok) return targetPath;
   const capability = req['volume_capability'];

@@ -19,3 +19,10 @@ test('resourceOfPath names the resource (and subresource) and namespace of a RES
   assert.deepEqual(of({ group: '', version: 'v1', plural: 'namespaces', name: 'ns' }), { resource: 'namespaces', namespace: undefined });
   assert.deepEqual(of({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespace: 'ns' }), { resource: 'endpointslices', namespace: 'ns' });
 });
+
+test('resourcePath refuses names that would address another path: "", ".", ".." (and a namespace "." or "..")', () => {
+  const svc = { group: '', version: 'v1', plural: 'services' };
+  for (const name of ['', '.', '..']) assert.throws(() => resourcePath({ ...svc, namespace: 'ns', name }), /refusing a request for services with the name/);
+  for (const namespace of ['.', '..']) assert.throws(() => resourcePath({ ...svc, namespace, name: 'web' }), /with the namespace/);
+  assert.equal(resourcePath({ group: '', version: 'v1', plural: 'persistentvolumes', name: 'pv..1' }), '/api/v1/persistentvolumes/pv..1');
+});

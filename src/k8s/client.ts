@@ -80,8 +80,15 @@ export interface ResourceRef {
   subresource?: string | undefined;
 }
 
-/** REST path of a resource or collection. */
+/**
+ * REST path of a resource or collection. A name that is empty, "." or "..", or a namespace "." or
+ * "..", would address another path once the URL is normalised (the collection, the API's root):
+ * refused.
+ */
 export function resourcePath(r: ResourceRef): string {
+  for (const [what, value] of [['name', r.name], ['namespace', r.namespace]] as const) {
+    if (value === '.' || value === '..' || (what === 'name' && value === '')) throw new Error(`refusing a request for ${r.plural} with the ${what} ${JSON.stringify(value)}: not an object name`);
+  }
   const base = r.group === '' || r.group === 'core' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   const ns = r.namespace !== undefined ? `/namespaces/${encodeURIComponent(r.namespace)}` : '';
   const name = r.name !== undefined ? `/${encodeURIComponent(r.name)}` : '';
