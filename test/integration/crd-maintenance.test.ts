@@ -135,8 +135,14 @@ test('CRD maintenance and the conversion webhook, from a bare API server', { tim
     await helm('uninstall', 'listener-operator');
     assert.equal((await crds(client)).length, 3, 'the CRDs outlive the release');
     await client.get(at(LISTENERS, NAMESPACE, 'users-listener'));
+    // Back to a bare API server for the tests below. The custom resources go first, while the
+    // webhook still serves: the API server's cleanup of a deleted CRD's objects can otherwise
+    // wait on a conversion webhook that is gone, retrying with a growing backoff.
+    for (const kind of [LISTENERS, LISTENER_CLASSES]) {
+      for (const o of (await client.list<{ metadata: { name: string; namespace?: string } }>(at(kind, undefined))).items) await client.delete(at(kind, o.metadata.namespace, o.metadata.name));
+    }
+    await eventually('the custom resources gone', async () => ((await client.list(at(LISTENERS, undefined))).items.length + (await client.list(at(LISTENER_CLASSES, undefined))).items.length === 0 ? true : undefined), 30_000);
     assert.equal(await op.stop(), 0, op.log());
-    // Back to a bare API server for the tests below.
     for (const name of CRD_NAMES) await client.delete(at(CRDS, undefined, name));
     await eventually('the CRDs gone', async () => ((await crds(client)).length === 0 ? true : undefined), 60_000);
   });

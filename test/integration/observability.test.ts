@@ -144,15 +144,16 @@ async function chartFileLogEnv(values: object): Promise<Record<string, string>> 
 test('chart: telemetry.fileLog mounts a writable directory at FILE_LOG_DIRECTORY; the binary run with that environment writes upstream\'s files, and they rotate', async (t) => {
   const env = await chartFileLogEnv({ image: { repository: 'r' }, telemetry: { fileLog: { enabled: true, rotationPeriod: 'minutely', maxFiles: 3, level: 'debug' } } });
   // The chart's variables, the directory where the emptyDir would be mounted. The process's clock
-  // is shifted so that a minute boundary comes 2 s after its start: the minutely file rotates
-  // within the test, without waiting for the wall clock.
+  // is shifted so that a minute boundary comes 6 s after its start (its first file must be opened
+  // before it, also on a busy machine): the minutely file rotates within the test, without
+  // waiting for the wall clock.
   const dir = await tempDir(t, 'file-log-');
   const toBoundary = 60_000 - (Date.now() % 60_000);
   const op = spawnOperator(t, ['run', 'node', '--node-name=n1', '--http-address=127.0.0.1:0'], {
     KUBECONFIG: process.env.KUBECONFIG ?? '', CSI_ENDPOINT: `unix://${path.join(dir, 'csi.sock')}`,
     FILE_LOG_DIRECTORY: path.join(dir, 'logs'), FILE_LOG_ROTATION_PERIOD: env.FILE_LOG_ROTATION_PERIOD ?? '', FILE_LOG_MAX_FILES: env.FILE_LOG_MAX_FILES ?? '', FILE_LOG_LEVEL: env.FILE_LOG_LEVEL ?? '',
     NODE_OPTIONS: `--import=${path.join(import.meta.dirname, '..', 'support', 'clock-offset.ts')}`,
-    LISTENER_TEST_CLOCK_OFFSET_MS: String(toBoundary - 2000),
+    LISTENER_TEST_CLOCK_OFFSET_MS: String(toBoundary - 6000),
   });
   await op.waitLog(/CSI server listening/, 'the CSI server');
   // A probe is logged at debug level only: FILE_LOG_LEVEL=debug must let it into the file.
