@@ -12,6 +12,7 @@
 //
 // An explicit `null` in the override means "not set" and changes nothing, as in upstream where
 // the override is deserialised into optional fields first. Neither input is modified.
+import { isRecord } from '../util/is-record.ts';
 
 export type JsonMap = { [key: string]: unknown };
 
@@ -28,10 +29,6 @@ const RULES: ReadonlyMap<string, ListRule> = new Map([
   ['metadata/ownerReferences', 'byUid'],
 ]);
 
-export function isJsonMap(value: unknown): value is JsonMap {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function ruleFor(path: readonly string[]): ListRule | undefined {
   return path.length === 2 ? RULES.get(`${path[0] ?? ''}/${path[1] ?? ''}`) : undefined;
 }
@@ -42,7 +39,7 @@ function protocolOf(port: JsonMap): unknown {
 
 function findPort(ports: readonly unknown[], wanted: JsonMap): number {
   return ports.findIndex(
-    (p) => isJsonMap(p) && p.port === wanted.port && (wanted.protocol == null || protocolOf(p) === protocolOf(wanted)),
+    (p) => isRecord(p) && p.port === wanted.port && (wanted.protocol == null || protocolOf(p) === protocolOf(wanted)),
   );
 }
 
@@ -54,7 +51,7 @@ function mergeKeyedList(
 ): unknown[] {
   const out = base.map((entry) => structuredClone(entry));
   for (const entry of override) {
-    const at = isJsonMap(entry) ? find(out, entry) : -1;
+    const at = isRecord(entry) ? find(out, entry) : -1;
     if (at >= 0) out[at] = mergeValue(out[at], entry, path);
     else out.push(structuredClone(entry));
   }
@@ -68,7 +65,7 @@ function mergeSet(base: readonly unknown[], override: readonly unknown[]): unkno
 }
 
 function findByUid(list: readonly unknown[], entry: JsonMap): number {
-  return entry.uid == null ? -1 : list.findIndex((e) => isJsonMap(e) && e.uid === entry.uid);
+  return entry.uid == null ? -1 : list.findIndex((e) => isRecord(e) && e.uid === entry.uid);
 }
 
 function mergeList(rule: ListRule | undefined, base: unknown, override: unknown[], path: readonly string[]): unknown {
@@ -90,7 +87,7 @@ function mergeValue(base: unknown, override: unknown, path: readonly string[]): 
   const rule = ruleFor(path);
   if (rule === 'atomic') return structuredClone(override);
   if (Array.isArray(override)) return mergeList(rule, base, override, path);
-  if (isJsonMap(override) && isJsonMap(base)) return mergeMaps(base, override, path);
+  if (isRecord(override) && isRecord(base)) return mergeMaps(base, override, path);
   return structuredClone(override);
 }
 

@@ -7,7 +7,8 @@ import { LISTENER_CLASS_DEFAULTS } from '../crd/listener-class.ts';
 import type { Listener } from '../crd/listener.ts';
 import { LISTENER_DEFAULTS } from '../crd/listener.ts';
 import type { ObjectMeta, OwnerReference, Service, ServiceSpec } from './kube.ts';
-import { isJsonMap, mergeServiceOverride, type JsonMap } from './merge.ts';
+import { mergeServiceOverride, type JsonMap } from './merge.ts';
+import { isRecord } from '../util/is-record.ts';
 import { labelValueFor, mountLabel, serviceNameFor } from './names.ts';
 import { listenerOwnerReference } from './ownership.ts';
 import { buildServicePorts, validateServicePorts } from './ports.ts';
@@ -99,7 +100,7 @@ function buildGenerated(listener: Listener, id: ListenerIdentity, listenerClass:
 
 /** An objectOverrides entry applies to the Service iff apiVersion, kind, namespace and name match. */
 function targetsService(override: JsonMap, service: DesiredService): boolean {
-  const meta = isJsonMap(override.metadata) ? override.metadata : {};
+  const meta = isRecord(override.metadata) ? override.metadata : {};
   return (
     override.apiVersion === service.apiVersion &&
     override.kind === service.kind &&
@@ -109,7 +110,7 @@ function targetsService(override: JsonMap, service: DesiredService): boolean {
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
-  return isJsonMap(value) && Object.values(value).every((v) => typeof v === 'string');
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 /**
@@ -122,12 +123,12 @@ function isStringMap(value: unknown): value is Record<string, string> {
 function pinIdentity(merged: JsonMap, generated: DesiredService, id: ListenerIdentity): JsonMap {
   const rest = { ...merged };
   delete rest.status;
-  const meta = isJsonMap(rest.metadata) ? rest.metadata : {};
+  const meta = isRecord(rest.metadata) ? rest.metadata : {};
   const ours = listenerOwnerReference(id.name, id.uid);
   const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
-  const others = refs.filter((r) => !(isJsonMap(r) && r.uid === ours.uid));
+  const others = refs.filter((r) => !(isRecord(r) && r.uid === ours.uid));
   // Labels that are not a map are left for shapeProblems to report.
-  const labels = isJsonMap(meta.labels) ? { ...meta.labels, [LABEL_APP_MANAGED_BY]: MANAGED_BY } : meta.labels;
+  const labels = isRecord(meta.labels) ? { ...meta.labels, [LABEL_APP_MANAGED_BY]: MANAGED_BY } : meta.labels;
   return {
     ...rest,
     apiVersion: generated.apiVersion,
@@ -143,11 +144,11 @@ function pinIdentity(merged: JsonMap, generated: DesiredService, id: ListenerIde
 }
 
 function shapeProblems(service: JsonMap): string[] {
-  const meta = isJsonMap(service.metadata) ? service.metadata : {};
+  const meta = isRecord(service.metadata) ? service.metadata : {};
   return [
     ...(isStringMap(meta.labels) ? [] : ['the overrides make metadata.labels something else than a map of strings']),
     ...(isStringMap(meta.annotations) ? [] : ['the overrides make metadata.annotations something else than a map of strings']),
-    ...(isJsonMap(service.spec) ? [] : ['the overrides make spec something else than an object']),
+    ...(isRecord(service.spec) ? [] : ['the overrides make spec something else than an object']),
   ];
 }
 

@@ -1,10 +1,7 @@
 // Whether the status a Listener has already says what we would write, so that an unchanged
 // Listener costs no write (and a restart over an unchanged cluster makes none at all).
 import type { ListenerStatus } from '../crd/listener.ts';
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../util/is-record.ts';
 
 /**
  * JSON equality as the API server means it: object keys in any order, list entries in order
@@ -16,7 +13,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
   }
-  if (isMap(a) && isMap(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     return [...keys].every((k) => jsonEqual(a[k], b[k]));
   }

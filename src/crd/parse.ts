@@ -8,6 +8,7 @@ import type { TSchema } from 'typebox';
 import { LISTENER_CLASS_KIND, ListenerClassSchema, type ListenerClass } from './listener-class.ts';
 import { LISTENER_KIND, ListenerSchema, type Listener } from './listener.ts';
 import { POD_LISTENERS_KIND, PodListenersSchema, type PodListeners } from './pod-listeners.ts';
+import { isRecord } from '../util/is-record.ts';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -19,10 +20,6 @@ interface SchemaError {
 }
 
 const MAX_REPORTED_ERRORS = 5;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** `namespace/name`, or `name`, or `<unnamed>`: how the object is named in error messages. */
 export function describeObject(obj: unknown): string {

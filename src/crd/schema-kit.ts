@@ -13,6 +13,7 @@
 // The conversion rejects every keyword it does not know, so a schema that Kubernetes would refuse
 // fails in the unit tests instead of at `kubectl apply`.
 import { Type, type TSchema } from 'typebox';
+import { isRecord } from '../util/is-record.ts';
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -71,10 +72,6 @@ const COPIED_KEYWORDS = new Set([
 ]);
 const ANY_KEY_PATTERN = '^.*$';
 
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function fail(path: string, message: string): never {
   throw new Error(`schema at ${path || '<root>'}: ${message}`);
 }
@@ -86,13 +83,13 @@ function fromNullableUnion(schema: JsonObject, path: string): JsonObject {
   const members: readonly unknown[] = anyOf;
   const inner = members[0];
   const nullType = members[1];
-  if (!isJsonObject(nullType) || nullType.type !== 'null') fail(path, 'only "T or null" unions are supported');
-  if (!isJsonObject(inner)) fail(path, 'union member is not a schema');
+  if (!isRecord(nullType) || nullType.type !== 'null') fail(path, 'only "T or null" unions are supported');
+  if (!isRecord(inner)) fail(path, 'union member is not a schema');
   return toStructuralSchema({ ...inner, ...options, nullable: true }, path);
 }
 
 function convertProperties(value: unknown, path: string): JsonObject {
-  if (!isJsonObject(value)) fail(path, 'properties must be an object');
+  if (!isRecord(value)) fail(path, 'properties must be an object');
   const out: JsonObject = {};
   for (const [name, child] of Object.entries(value)) {
     const converted = toStructuralSchema(child, `${path}.${name}`);
@@ -105,10 +102,10 @@ function convertProperties(value: unknown, path: string): JsonObject {
 }
 
 function convertPatternProperties(value: unknown, path: string): JsonObject {
-  if (!isJsonObject(value)) fail(path, 'patternProperties must be an object');
+  if (!isRecord(value)) fail(path, 'patternProperties must be an object');
   const keys = Object.keys(value);
   const child = value[ANY_KEY_PATTERN];
-  if (keys.length !== 1 || !isJsonObject(child)) fail(path, 'only string-keyed maps (Record<string, T>) are supported');
+  if (keys.length !== 1 || !isRecord(child)) fail(path, 'only string-keyed maps (Record<string, T>) are supported');
   return toStructuralSchema(child, `${path}.*`);
 }
 
@@ -121,7 +118,7 @@ function convertKeyword(out: JsonObject, key: string, value: unknown, path: stri
       out.additionalProperties = convertPatternProperties(value, path);
       return;
     case 'items':
-      if (!isJsonObject(value)) fail(path, 'items must be a single schema');
+      if (!isRecord(value)) fail(path, 'items must be a single schema');
       out.items = toStructuralSchema(value, `${path}[]`);
       return;
     case 'required':
@@ -145,7 +142,7 @@ function sortKeys(node: JsonObject): JsonObject {
  * a description.
  */
 export function toStructuralSchema(schema: unknown, path = ''): JsonObject {
-  if (!isJsonObject(schema)) fail(path, 'not a schema');
+  if (!isRecord(schema)) fail(path, 'not a schema');
   if ('anyOf' in schema) return fromNullableUnion(schema, path);
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) convertKeyword(out, key, value, path);

@@ -41,6 +41,7 @@ import { POD_DIR_ADDRESSES, POD_DIR_DEFAULT_ADDRESS } from '../constants.ts';
 import type { NoPodDirAddresses, PodDirError, RemovePodDirError, UnsafePodDirEntry } from './errors.ts';
 import { err, ok, type Result } from './result.ts';
 import { targetPathProblem } from './validation.ts';
+import { isRecord } from '../util/is-record.ts';
 
 /** One address to publish, with the exposed port number per port name. */
 export interface PodDirAddress {
@@ -196,6 +197,3 @@ function isErrnoCode(e: unknown, code: string): boolean {
   return e instanceof Error && 'code' in e && e.code === code;
 }
 
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -30,6 +30,7 @@ import type { NodeUnpublishVolumeRequest } from './proto/generated/csi/v1/NodeUn
 import type { ValidateVolumeCapabilitiesRequest } from './proto/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import { err, ok, type Result } from './result.ts';
 import { isDnsLabel, isDnsSubdomain, parseListenerSelector, parsePodInfo, type ListenerSelector, type PodInfo } from './volume-context.ts';
+import { isRecord } from '../util/is-record.ts';
 
 /** A flat string map (parameters, volume context, topology segments). */
 export type StringMap = Readonly<Record<string, string>>;
@@ -266,10 +267,6 @@ function stringMap(req: Readonly<Record<string, unknown>>, field: string): Resul
 
 function asRecord(value: unknown): Readonly<Record<string, unknown>> {
   return isRecord(value) ? value : {};
-}
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isPresent(value: unknown): boolean {

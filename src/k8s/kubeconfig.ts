@@ -7,7 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { isJsonMap, type JsonMap } from '../core/merge.ts';
+import type { JsonMap } from '../core/merge.ts';
+import { isRecord } from '../util/is-record.ts';
 
 export interface TlsOptions {
   ca?: Buffer | undefined;
@@ -112,7 +113,7 @@ function mergeFile(into: Merged, file: string, parse: (text: string) => unknown)
     throw new Error(`kubeconfig ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (doc === null || doc === undefined) return; // an empty file contributes nothing, as in kubectl
-  if (!isJsonMap(doc)) throw new Error(`kubeconfig ${file}: not a mapping`);
+  if (!isRecord(doc)) throw new Error(`kubeconfig ${file}: not a mapping`);
   const dir = path.dirname(path.resolve(file));
   const current = doc['current-context'];
   if (into.currentContext === undefined && typeof current === 'string' && current !== '') into.currentContext = current;
@@ -128,9 +129,9 @@ function entries(doc: Doc, list: string, field: string, file: string): Named[] {
   if (items === undefined || items === null) return [];
   if (!Array.isArray(items)) throw new Error(`kubeconfig ${file}: ${list} is not a list`);
   return items.map((item: unknown, i) => {
-    if (!isJsonMap(item) || typeof item.name !== 'string') throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] has no name`);
+    if (!isRecord(item) || typeof item.name !== 'string') throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] has no name`);
     const value = item[field] ?? {};
-    if (!isJsonMap(value)) throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] (${item.name}): ${field} is not a mapping`);
+    if (!isRecord(value)) throw new Error(`kubeconfig ${file}: ${list}[${String(i)}] (${item.name}): ${field} is not a mapping`);
     return { name: item.name, value };
   });
 }

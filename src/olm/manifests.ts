@@ -1,7 +1,8 @@
 // The OLM deployer's manifests: the documents of the files in its directory, read and checked before
 // anything is sent, and the order they are applied in. Pure: files in, documents or problems out.
 import { parseAllDocuments } from 'yaml';
-import { isJsonMap, type JsonMap } from '../core/merge.ts';
+import type { JsonMap } from '../core/merge.ts';
+import { isRecord } from '../util/is-record.ts';
 
 /** One document of a manifest file. */
 export interface Manifest {
@@ -23,11 +24,11 @@ export function describe(p: ManifestProblem): string {
 }
 
 function checkDocument(file: string, doc: number, value: unknown): Manifest | ManifestProblem {
-  if (!isJsonMap(value)) return { file, doc, reason: `a document must be a Kubernetes object (a mapping), got ${Array.isArray(value) ? 'a list' : typeof value}` };
+  if (!isRecord(value)) return { file, doc, reason: `a document must be a Kubernetes object (a mapping), got ${Array.isArray(value) ? 'a list' : typeof value}` };
   const { apiVersion, kind, metadata } = value;
   if (typeof apiVersion !== 'string' || apiVersion === '') return { file, doc, reason: 'apiVersion is missing' };
   if (typeof kind !== 'string' || kind === '') return { file, doc, reason: 'kind is missing' };
-  const name = isJsonMap(metadata) ? metadata.name : undefined;
+  const name = isRecord(metadata) ? metadata.name : undefined;
   if (typeof name !== 'string' || name === '') return { file, doc, reason: `${kind}: metadata.name is missing` };
   return { file, doc, apiVersion, kind, name, object: value };
 }
@@ -83,7 +84,7 @@ export function duplicates(manifests: readonly Manifest[]): ManifestProblem[] {
   const seen = new Map<string, Manifest>();
   const problems: ManifestProblem[] = [];
   for (const m of manifests) {
-    const ns = isJsonMap(m.object.metadata) ? m.object.metadata.namespace : undefined;
+    const ns = isRecord(m.object.metadata) ? m.object.metadata.namespace : undefined;
     const key = `${m.apiVersion.split('/').slice(0, -1).join('/')}|${m.kind}|${typeof ns === 'string' ? ns : ''}|${m.name}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, m);

@@ -3,7 +3,8 @@
 // tolerations of the Deployment it runs, which here is the deployer; the deployer hands them on
 // to the operator's workloads, and makes its own Deployment the owner of what it created in its
 // namespace, so that uninstalling the operator removes it. Pure: objects in, objects out.
-import { isJsonMap, type JsonMap } from '../core/merge.ts';
+import type { JsonMap } from '../core/merge.ts';
+import { isRecord } from '../util/is-record.ts';
 import type { Manifest } from './manifests.ts';
 
 /** The deployer's container in its Deployment (the name upstream's bundle gives it). */
@@ -52,7 +53,7 @@ export function deployerSources(d: DeployerDeployment): DeployerSources {
 export function mergeEnv(existing: readonly unknown[], add: readonly EnvVar[]): unknown[] {
   const out = [...existing];
   for (const v of add) {
-    const i = out.findIndex((e) => isJsonMap(e) && e.name === v.name);
+    const i = out.findIndex((e) => isRecord(e) && e.name === v.name);
     if (i >= 0) out[i] = v;
     else out.push(v);
   }
@@ -66,7 +67,7 @@ function patchContainers(pod: JsonMap, src: DeployerSources): string | undefined
   if (!Array.isArray(containers) || containers.length === 0) return 'spec.template.spec.containers is not a list of containers';
   const out: JsonMap[] = [];
   for (const c of containers) {
-    if (!isJsonMap(c)) return 'spec.template.spec.containers holds something other than a container';
+    if (!isRecord(c)) return 'spec.template.spec.containers holds something other than a container';
     const env = c.env ?? [];
     if (!Array.isArray(env)) return `container ${String(c.name)}: env is not a list`;
     out.push({
@@ -82,11 +83,11 @@ function patchContainers(pod: JsonMap, src: DeployerSources): string | undefined
 /** The Pod template's spec of a DaemonSet or Deployment (created when missing, as upstream). */
 function podSpec(o: JsonMap): JsonMap | undefined {
   const spec = o.spec ?? {};
-  if (!isJsonMap(spec)) return undefined;
+  if (!isRecord(spec)) return undefined;
   const template = spec.template ?? {};
-  if (!isJsonMap(template)) return undefined;
+  if (!isRecord(template)) return undefined;
   const pod = template.spec ?? {};
-  if (!isJsonMap(pod)) return undefined;
+  if (!isRecord(pod)) return undefined;
   o.spec = { ...spec, template: { ...template, spec: pod } };
   return pod;
 }
@@ -107,7 +108,7 @@ function patchWorkload(o: JsonMap, kind: string, src: DeployerSources): string |
  */
 export function patchManifest(m: Manifest, namespaced: boolean, namespace: string, src: DeployerSources): Patched {
   const o = structuredClone(m.object);
-  const metadata = isJsonMap(o.metadata) ? o.metadata : {};
+  const metadata = isRecord(o.metadata) ? o.metadata : {};
   if (namespaced) {
     if (metadata.namespace !== undefined && metadata.namespace !== namespace) {
       return { problem: `${m.kind} ${m.name}: metadata.namespace is ${JSON.stringify(metadata.namespace)}, but the deployer applies into its own namespace "${namespace}"` };
@@ -115,7 +116,7 @@ export function patchManifest(m: Manifest, namespaced: boolean, namespace: strin
     const refs: unknown = metadata.ownerReferences ?? [];
     if (!Array.isArray(refs)) return { problem: `${m.kind} ${m.name}: metadata.ownerReferences is not a list` };
     const list = refs as unknown[];
-    const owned = list.some((r) => isJsonMap(r) && r.uid === src.owner.uid);
+    const owned = list.some((r) => isRecord(r) && r.uid === src.owner.uid);
     o.metadata = { ...metadata, namespace, ownerReferences: owned ? list : [...list, src.owner] };
   }
   const problem = patchWorkload(o, m.kind, src);

@@ -2,6 +2,7 @@
 // shape is unit-tested. A review we can answer (it has a request uid) gets a `Failure` result with
 // a message saying which object and why; one we cannot answer gets a 400 with the reason.
 import { KIND_OF_CRD, convertObject, servedVersion } from '../crd/conversion.ts';
+import { isRecord } from '../util/is-record.ts';
 
 const REVIEW_API_VERSION = 'apiextensions.k8s.io/v1';
 
@@ -15,8 +16,6 @@ export interface ConversionReviewResponse {
   response: { uid: string; convertedObjects: unknown[]; result: { status: 'Success' } | { status: 'Failure'; message: string } };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function failure(uid: string, message: string): ReviewAnswer {
   return { status: 200, body: { apiVersion: REVIEW_API_VERSION, kind: 'ConversionReview', response: { uid, convertedObjects: [], result: { status: 'Failure', message } } } };
 }
@@ -25,12 +24,12 @@ function failure(uid: string, message: string): ReviewAnswer {
 export function answerConversionReview(crdName: string, body: unknown): ReviewAnswer {
   const kind = KIND_OF_CRD[crdName];
   if (kind === undefined) return { status: 404, message: `no CRD ${JSON.stringify(crdName)} is converted here (known: ${Object.keys(KIND_OF_CRD).join(', ')})` };
-  if (!isObject(body)) return { status: 400, message: 'the body is not a JSON object' };
+  if (!isRecord(body)) return { status: 400, message: 'the body is not a JSON object' };
   if (body.kind !== 'ConversionReview' || body.apiVersion !== REVIEW_API_VERSION) {
     return { status: 400, message: `expected a ConversionReview of ${REVIEW_API_VERSION}, got kind ${JSON.stringify(body.kind)} of apiVersion ${JSON.stringify(body.apiVersion)}` };
   }
   const request = body.request;
-  if (!isObject(request)) return { status: 400, message: 'the ConversionReview has no request' };
+  if (!isRecord(request)) return { status: 400, message: 'the ConversionReview has no request' };
   const uid = request.uid;
   if (typeof uid !== 'string' || uid === '') return { status: 400, message: 'the ConversionReview request has no uid' };
   const desired = servedVersion(request.desiredAPIVersion);

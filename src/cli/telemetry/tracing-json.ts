@@ -11,6 +11,8 @@
 // one they are left out, as tracing leaves them out outside any span. tracing records field values
 // as strings, numbers or booleans; anything else is written as its JSON text.
 
+import { isRecord } from '../../util/is-record.ts';
+
 export type TracingLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type FieldValue = string | number | boolean;
 
@@ -46,10 +48,6 @@ function fieldsOf(o: Record<string, unknown>): Record<string, FieldValue> {
   const out: Record<string, FieldValue> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = fieldValue(v);
   return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Converts one parsed pino record (`{level, time, target, msg, span?, ...fields}`). */
