@@ -1,6 +1,6 @@
 // Preloaded into an operator process (NODE_OPTIONS=--import=<this file>) by tests that need its wall
 // clock somewhere else: shifts Date (now, and new Date() without arguments) by
-// LISTENER_TEST_CLOCK_OFFSET_MS, so that e.g. a minute boundary comes two seconds after start. Timers
+// LISTENER_TEST_CLOCK_OFFSET_MS, so that e.g. a minute boundary comes a few seconds after start. Timers
 // are untouched: a delay computed from the shifted clock passes in real time.
 const offset = Number(process.env.LISTENER_TEST_CLOCK_OFFSET_MS ?? '0');
 const RealDate = Date;
