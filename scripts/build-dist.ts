@@ -2,7 +2,7 @@
 // the build time (stamp-build.ts).
 //
 //   dist/main.js                          the CLI, every module it imports, in one CommonJS file
-//   dist/webhook/certificate-worker.js    the worker thread that issues the webhook's certificate
+//   dist/webhook/certificate-worker.js    the child process that issues the webhook's certificate
 //   dist/cli/chart-tests.js               the Helm chart's test hooks (`helm test`)
 //   dist/proto/grpc/reflection/...        the .proto files @grpc/reflection loads at run time
 //   dist/package.json                     {"type": "commonjs"}
