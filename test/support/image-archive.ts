@@ -2,7 +2,7 @@
 // a config, uncompressed layer tarballs) that `ctr -n k8s.io images import` accepts. Layers are
 // tarred with fixed owners and mtimes, so the same inputs give the same layer digests and image IDs.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, copyFile, cp, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,6 +27,15 @@ async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/**
+ * A temporary name beside `out`, unique to this write: two processes may build the same cached
+ * file at once (the e2e tier's setup and the image test run side by side on a cold cache), and
+ * each must rename only a file it wrote whole.
+ */
+function tmpBeside(out: string): string {
+  return `${out}.${String(process.pid)}-${randomBytes(4).toString('hex')}.tmp`;
 }
 
 /** Writes `layer` as a tarball at `out`. */
@@ -55,8 +64,9 @@ export async function buildLayer(layer: Layer, out: string): Promise<LayerTar> {
       await mkdir(path.dirname(inRoot(p)), { recursive: true });
       await symlink(target, inRoot(p));
     }
-    await run('tar', [...TAR_FLAGS, '-C', root, '-cf', `${out}.tmp`, '.'], { maxBuffer: 16 << 20 });
-    await rename(`${out}.tmp`, out);
+    const tmp = tmpBeside(out);
+    await run('tar', [...TAR_FLAGS, '-C', root, '-cf', tmp, '.'], { maxBuffer: 16 << 20 });
+    await rename(tmp, out);
     return { file: out, diffId: `sha256:${await sha256File(out)}` };
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -77,7 +87,9 @@ export async function cachedLayer(dir: string, key: string, make: () => Promise<
   }
   await mkdir(dir, { recursive: true });
   const built = await buildLayer(await make(), file);
-  await writeFile(idFile, built.diffId);
+  const tmp = tmpBeside(idFile);
+  await writeFile(tmp, built.diffId);
+  await rename(tmp, idFile);
   return built;
 }
 
@@ -112,8 +124,9 @@ export async function writeArchive(name: string, layers: LayerTar[], config: Rec
     const configName = `${createHash('sha256').update(configJson).digest('hex')}.json`;
     await writeFile(path.join(work, configName), configJson);
     await writeFile(path.join(work, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: [name], Layers: layerFiles }]));
-    await run('tar', [...TAR_FLAGS, '-C', work, '-cf', `${out}.tmp`, '.']);
-    await rename(`${out}.tmp`, out);
+    const tmp = tmpBeside(out);
+    await run('tar', [...TAR_FLAGS, '-C', work, '-cf', tmp, '.']);
+    await rename(tmp, out);
     return out;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -152,8 +165,9 @@ export async function writeOciArchive(o: { name: string; layers: LayerTar[]; con
       manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'io.containerd.image.name': o.name, 'org.opencontainers.image.ref.name': tag } }],
     }));
     await writeFile(path.join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await run('tar', [...TAR_FLAGS, '-C', work, '-cf', `${o.out}.tmp`, '.']);
-    await rename(`${o.out}.tmp`, o.out);
+    const tmp = tmpBeside(o.out);
+    await run('tar', [...TAR_FLAGS, '-C', work, '-cf', tmp, '.']);
+    await rename(tmp, o.out);
     return o.out;
   } finally {
     await rm(work, { recursive: true, force: true });
