@@ -84,6 +84,16 @@ class Pending {
   constructor(max: number) {
     this.max = max;
   }
+
+  /** Takes one more item, or counts it as dropped (`queue_full`) when the queue is full. */
+  admit(signal: Signal, o: OtelOptions): boolean {
+    if (this.count >= this.max) {
+      o.onDropped(signal, 'queue_full', 1);
+      return false;
+    }
+    this.count++;
+    return true;
+  }
 }
 
 function countingCallback(signal: Signal, n: number, pending: Pending, o: OtelOptions, done: (r: ExportResult) => void): (r: ExportResult) => void {
@@ -124,12 +134,7 @@ class BoundedSpanProcessor implements SpanProcessor {
   }
   onStart(span: SdkSpan, parent: Context): void { this.inner.onStart(span, parent); }
   onEnd(span: ReadableSpan): void {
-    if (this.pending.count >= this.pending.max) {
-      this.o.onDropped('traces', 'queue_full', 1);
-      return;
-    }
-    this.pending.count++;
-    this.inner.onEnd(span);
+    if (this.pending.admit('traces', this.o)) this.inner.onEnd(span);
   }
   forceFlush(): Promise<void> { return this.inner.forceFlush(); }
   shutdown(): Promise<void> { return this.inner.shutdown(); }
@@ -145,12 +150,7 @@ class BoundedLogProcessor implements LogRecordProcessor {
     this.o = o;
   }
   onEmit(record: ReadWriteLogRecord, ctx?: Context): void {
-    if (this.pending.count >= this.pending.max) {
-      this.o.onDropped('logs', 'queue_full', 1);
-      return;
-    }
-    this.pending.count++;
-    this.inner.onEmit(record, ctx);
+    if (this.pending.admit('logs', this.o)) this.inner.onEmit(record, ctx);
   }
   forceFlush(): Promise<void> { return this.inner.forceFlush(); }
   shutdown(): Promise<void> { return this.inner.shutdown(); }
